@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Finding a destination's entry. The per-packet path is one hash lookup:
+ * each entry caches its control values together with the generation
+ * (sluice_config.ctl_gen) they were read at. When user space changes a
+ * policy or an override it moves the generation, and the next packet to
+ * each destination re-resolves through the policy trie.
+ */
+#ifndef SLUICE_BPF_DEST_H
+#define SLUICE_BPF_DEST_H
+
+#include "compat.h"
+#include "maps.h"
+#include "sluice/bucket.h"
+
+static __always_inline __u64 ctl_gen_now(void)
+{
+	__u32 zero = 0;
+	struct sluice_config *cfg = bpf_map_lookup_elem(&sluice_config, &zero);
+
+	return cfg ? cfg->ctl_gen : 0;
+}
+
+/* Copy control values into an entry, and derive the bucket's times. */
+static __always_inline void dest_apply_ctl(struct sluice_dest *d,
+					   const struct sluice_policy *pol,
+					   const struct sluice_dest_ctl *ovr,
+					   __u64 gen)
+{
+	__u64 rate = ovr ? ovr->rate_Bps : pol->rate_Bps;
+	__u32 burst = ovr ? ovr->burst_bytes : pol->burst_bytes;
+	__u32 mark = ovr ? ovr->mark_thresh : pol->mark_thresh;
+
+	d->rate_Bps = rate;
+	d->burst_bytes = burst;
+	d->mark_thresh = mark;
+	d->cwnd_clamp = ovr ? ovr->cwnd_clamp : 0;
+	d->ns_per_byte_q16 = sluice_ns_per_byte_q16(rate);
+	d->burst_ns = sluice_bytes_to_ns(burst, rate);
+	d->mark_ns = sluice_bytes_to_ns(mark, rate);
+	d->policy_id = pol->id;
+	d->mode = pol->mode;
+	d->flags = SLUICE_DEST_F_MATCHED | (ovr ? SLUICE_DEST_F_OVERRIDE : 0);
+	d->ctl_gen = gen;
+}
+
+/*
+ * The entry for a destination, created or refreshed as needed. NULL when
+ * no policy covers the address (unmatched traffic takes no table space)
+ * or when the table refuses the entry.
+ */
+static __always_inline struct sluice_dest *dest_get(const struct sluice_addr *a)
+{
+	struct sluice_lpm_key key = { .prefixlen = 128 };
+	const struct sluice_dest_ctl *ovr;
+	const struct sluice_policy *pol;
+	struct sluice_dest *d, fresh;
+	__u64 gen = ctl_gen_now();
+
+	d = bpf_map_lookup_elem(&sluice_dest, a);
+	if (likely(d && d->ctl_gen == gen))
+		return (d->flags & SLUICE_DEST_F_MATCHED) ? d : NULL;
+
+	key.addr = *a;
+	pol = bpf_map_lookup_elem(&sluice_policy, &key);
+	if (!pol) {
+		if (d) {
+			/* Its policy is gone: the entry stays for its counters. */
+			d->flags = 0;
+			d->ctl_gen = gen;
+		}
+		return NULL;
+	}
+	ovr = bpf_map_lookup_elem(&sluice_dest_ctl, a);
+	if (d) {
+		dest_apply_ctl(d, pol, ovr, gen);
+		return d;
+	}
+
+	__builtin_memset(&fresh, 0, sizeof(fresh));
+	dest_apply_ctl(&fresh, pol, ovr, gen);
+	if (bpf_map_update_elem(&sluice_dest, a, &fresh, BPF_NOEXIST) == 0)
+		stat_inc(SLUICE_STAT_DEST_NEW);
+	d = bpf_map_lookup_elem(&sluice_dest, a);
+	if (!d)
+		stat_inc(SLUICE_STAT_DEST_ERR);
+	return d;
+}
+
+#endif

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * TCP-friendly enforcement and signal collection, from sock_ops.
+ *
+ * A TC bucket that drops makes TCP back off far below the rate (one flow got
+ * 47% of its target here). So each connection to a limited destination is
+ * paced by the kernel's own TCP pacing, SO_MAX_PACING_RATE, at its share of
+ * the destination's rate, and the bucket becomes a backstop that rarely
+ * acts. The same callbacks feed per-destination signals to the daemon.
+ */
+#ifndef SLUICE_BPF_SOCKOPS_H
+#define SLUICE_BPF_SOCKOPS_H
+
+#include "compat.h"
+#include "maps.h"
+#include "dest.h"
+#include "parse.h"
+#include "sluice/rtt_hist.h"
+
+/* Per-segment headers that pacing does not count but the wire does. */
+#define WIRE_OVERHEAD_V4 (14 + 20 + 32)
+#define WIRE_OVERHEAD_V6 (14 + 40 + 32)
+#define PACING_UNLIMITED (~0U)
+
+static __always_inline int sk_dst(const struct bpf_sock_ops *ops, struct sluice_addr *a)
+{
+	if (ops->family == AF_INET) {
+		addr_from_v4(a, ops->remote_ip4);
+		return 0;
+	}
+	if (ops->family == AF_INET6) {
+		a->w[0] = ops->remote_ip6[0];
+		a->w[1] = ops->remote_ip6[1];
+		a->w[2] = ops->remote_ip6[2];
+		a->w[3] = ops->remote_ip6[3];
+		return 0;
+	}
+	return -1;
+}
+
+static __always_inline struct sluice_signals *signals_get(const struct sluice_addr *a)
+{
+	struct sluice_signals *s = bpf_map_lookup_elem(&sluice_signals, a);
+	static const struct sluice_signals zero;
+
+	if (s)
+		return s;
+	bpf_map_update_elem(&sluice_signals, a, &zero, BPF_NOEXIST);
+	s = bpf_map_lookup_elem(&sluice_signals, a);
+	if (!s)
+		stat_inc(SLUICE_STAT_SIG_ERR);
+	return s;
+}
+
+/*
+ * The pacing rate, in bytes of TCP segment per second, that puts this
+ * connection's share of the destination's rate on the wire.
+ */
+static __always_inline __u32 pacing_for(const struct bpf_sock_ops *ops,
+					const struct sluice_dest *d, __u32 conns)
+{
+	__u64 mss = ops->mss_cache ? ops->mss_cache : 1448;
+	__u64 ovh = ops->family == AF_INET6 ? WIRE_OVERHEAD_V6 : WIRE_OVERHEAD_V4;
+	__u64 rate;
+
+	if (!d || d->mode != SLUICE_MODE_ENFORCE || !d->rate_Bps)
+		return PACING_UNLIMITED;
+	rate = d->rate_Bps / (conns ? conns : 1);
+	rate = rate * mss / (mss + ovh);
+	if (rate < SLUICE_RATE_MIN_BPS)
+		rate = SLUICE_RATE_MIN_BPS;
+	if (rate >= PACING_UNLIMITED)
+		rate = PACING_UNLIMITED - 1;
+	return (__u32)rate;
+}
+
+/* Set the pacing rate when it differs from what this socket last got. */
+static __always_inline void pacing_apply(struct bpf_sock_ops *ops, struct sluice_sk *st,
+					 const struct sluice_dest *d, __u32 conns)
+{
+	__u32 want = pacing_for(ops, d, conns);
+	int val = (int)want; /* the option takes exactly 4 bytes */
+
+	if (want == st->pacing_Bps || (want == PACING_UNLIMITED && !st->pacing_Bps))
+		return;
+	if (bpf_setsockopt(ops, SOL_SOCKET, SO_MAX_PACING_RATE, &val, sizeof(val)))
+		return;
+	st->pacing_Bps = want == PACING_UNLIMITED ? 0 : want;
+	stat_inc(SLUICE_STAT_PACED);
+}
+
+static __always_inline void on_connect(struct bpf_sock_ops *ops, struct sluice_sk *st)
+{
+	struct sluice_signals *s;
+
+	if (!dest_get(&st->dst))
+		return;
+	s = signals_get(&st->dst);
+	if (s)
+		__sync_fetch_and_add(&s->connects, 1);
+	/* STATE_CB shows a connect that dies in SYN_SENT. */
+	bpf_sock_ops_cb_flags_set(ops, BPF_SOCK_OPS_STATE_CB_FLAG);
+}
+
+static __always_inline void on_established(struct bpf_sock_ops *ops, struct sluice_sk *st)
+{
+	struct sluice_dest *d = dest_get(&st->dst);
+	struct sluice_signals *s;
+	__u32 conns;
+
+	if (!d)
+		return;
+	s = signals_get(&st->dst);
+	if (!s)
+		return;
+	__sync_fetch_and_add(&s->conns_opened, 1);
+	conns = __sync_fetch_and_add(&s->conns_active, 1) + 1;
+	st->counted = 1;
+	st->last_bytes_acked = ops->bytes_acked;
+	st->last_total_retrans = ops->total_retrans;
+	bpf_sock_ops_cb_flags_set(ops, BPF_SOCK_OPS_RTT_CB_FLAG |
+				       BPF_SOCK_OPS_RETRANS_CB_FLAG |
+				       BPF_SOCK_OPS_RTO_CB_FLAG |
+				       BPF_SOCK_OPS_STATE_CB_FLAG);
+	pacing_apply(ops, st, d, conns);
+}
+
+static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct sluice_sk *st)
+{
+	struct sluice_dest *d = dest_get(&st->dst);
+	struct sluice_signals *s = signals_get(&st->dst);
+	__u32 rtt_us = ops->srtt_us >> 3;
+	__u64 acked = ops->bytes_acked;
+
+	if (s) {
+		__u32 b = sluice_rtt_bucket(rtt_us);
+
+		barrier_var(b); /* keep the bound check the verifier needs */
+
+		__sync_fetch_and_add(&s->rtt_samples, 1);
+		__sync_fetch_and_add(&s->rtt_sum_us, rtt_us);
+		WRITE_ONCE(s->rtt_last_us, rtt_us);
+		if (b < SLUICE_RTT_BUCKETS)
+			__sync_fetch_and_add(&s->rtt_hist[b], 1);
+		if (acked > st->last_bytes_acked)
+			__sync_fetch_and_add(&s->bytes_acked, acked - st->last_bytes_acked);
+	}
+	st->last_bytes_acked = acked;
+	pacing_apply(ops, st, d, s ? READ_ONCE(s->conns_active) : 1);
+}
+
+static __always_inline void on_state(struct bpf_sock_ops *ops, struct sluice_sk *st)
+{
+	__u32 old = ops->args[0], new = ops->args[1];
+	struct sluice_signals *s;
+
+	if (new != BPF_TCP_CLOSE)
+		return;
+	s = bpf_map_lookup_elem(&sluice_signals, &st->dst);
+	if (!s)
+		return;
+	if (old == BPF_TCP_SYN_SENT)
+		__sync_fetch_and_add(&s->connect_fails, 1);
+	if (st->counted) {
+		st->counted = 0;
+		__sync_fetch_and_add(&s->conns_active, -1);
+		__sync_fetch_and_add(&s->conns_closed, 1);
+	}
+}
+
+static __always_inline void on_counter(const struct sluice_sk *st, int op)
+{
+	struct sluice_signals *s = bpf_map_lookup_elem(&sluice_signals, &st->dst);
+
+	if (!s)
+		return;
+	if (op == BPF_SOCK_OPS_RETRANS_CB)
+		__sync_fetch_and_add(&s->retrans, 1);
+	else
+		__sync_fetch_and_add(&s->rtos, 1);
+}
+
+static __always_inline int sockops(struct bpf_sock_ops *ops)
+{
+	struct bpf_sock *sk = ops->sk;
+	struct sluice_sk *st;
+	int op = ops->op;
+
+	if (!sk)
+		return 1;
+	switch (op) {
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+		st = bpf_sk_storage_get(&sluice_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!st || sk_dst(ops, &st->dst) < 0)
+			return 1;
+		if (op == BPF_SOCK_OPS_TCP_CONNECT_CB)
+			on_connect(ops, st);
+		else
+			on_established(ops, st);
+		return 1;
+	case BPF_SOCK_OPS_RTT_CB:
+	case BPF_SOCK_OPS_STATE_CB:
+	case BPF_SOCK_OPS_RETRANS_CB:
+	case BPF_SOCK_OPS_RTO_CB:
+		break;
+	default:
+		return 1;
+	}
+	st = bpf_sk_storage_get(&sluice_sk, sk, 0, 0);
+	if (!st)
+		return 1;
+	if (op == BPF_SOCK_OPS_RTT_CB)
+		on_rtt(ops, st);
+	else if (op == BPF_SOCK_OPS_STATE_CB)
+		on_state(ops, st);
+	else
+		on_counter(st, op);
+	return 1;
+}
+
+#endif

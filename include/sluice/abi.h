@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The whole contract between sluice's BPF programs and its user-space tools.
+ *
+ * Every struct here is a map key or value. Fixed-width types only, explicit
+ * padding, and a size check on each, so that the BPF object, sluiced and
+ * sluicectl agree byte for byte. Any change to a layout bumps
+ * SLUICE_ABI_VERSION: a daemon refuses to adopt pinned maps of another
+ * version instead of silently reinterpreting them.
+ *
+ * Ownership (one writer per field):
+ *   user space writes  sluice_config, sluice_policy, sluice_dest_ctl
+ *   BPF writes         sluice_dest, sluice_signals, sluice_stats, sluice_sk
+ */
+#ifndef SLUICE_ABI_H
+#define SLUICE_ABI_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define SLUICE_ABI_VERSION 1
+
+/* Map names: at most 15 characters, also used as pin file names. */
+#define SLUICE_MAP_CONFIG   "sluice_config"
+#define SLUICE_MAP_POLICY   "sluice_policy"
+#define SLUICE_MAP_DEST     "sluice_dest"
+#define SLUICE_MAP_DEST_CTL "sluice_dest_ctl"
+#define SLUICE_MAP_SIGNALS  "sluice_signals"
+#define SLUICE_MAP_STATS    "sluice_stats"
+
+#define SLUICE_PIN_DIR_DEFAULT "/sys/fs/bpf/sluice"
+
+#define SLUICE_POLICY_MAX_DEFAULT 4096
+#define SLUICE_DEST_MAX_DEFAULT   65536
+
+/*
+ * An address, IPv4 or IPv6, in network byte order. IPv4 is stored
+ * IPv4-mapped (::ffff:a.b.c.d) so that one trie and one table serve both
+ * families and an IPv4 /24 is an IPv6 /120.
+ */
+struct sluice_addr {
+	__u32 w[4];
+};
+_Static_assert(sizeof(struct sluice_addr) == 16, "sluice_addr layout");
+
+/* Key of the policy trie (BPF_MAP_TYPE_LPM_TRIE). */
+struct sluice_lpm_key {
+	__u32 prefixlen; /* 0..128, IPv4 prefixes are 96 + len */
+	struct sluice_addr addr;
+};
+_Static_assert(sizeof(struct sluice_lpm_key) == 20, "sluice_lpm_key layout");
+
+enum sluice_mode {
+	SLUICE_MODE_ENFORCE = 0, /* mark and drop */
+	SLUICE_MODE_MONITOR = 1, /* count what would be done, never act */
+};
+
+enum sluice_policy_flags {
+	SLUICE_POLICY_F_CONFIG = 1 << 0, /* came from the config file */
+};
+
+/* Controllers (part of the policy so that a policy names its own law). */
+enum sluice_controller {
+	SLUICE_CTRL_STATIC = 0,
+};
+
+/*
+ * A policy: the limit applied to each destination inside a prefix.
+ * Written by sluiced and sluicectl. Each destination gets its own bucket
+ * at this rate; the policy itself holds no state.
+ */
+struct sluice_policy {
+	__u64 rate_Bps;    /* bytes per second on the wire; 0 passes nothing */
+	__u64 min_Bps;     /* floor an adaptive controller never goes below */
+	__u64 max_Bps;     /* ceiling, 0 = rate_Bps */
+	__u32 burst_bytes; /* bucket depth: backlog beyond it is dropped */
+	__u32 mark_thresh; /* backlog bytes beyond which ECN-capable packets get CE */
+	__u32 id;          /* stable id, names the policy in dest entries */
+	__u16 mode;        /* enum sluice_mode */
+	__u16 flags;       /* enum sluice_policy_flags */
+	__u8 controller;   /* enum sluice_controller */
+	__u8 pad[7];
+};
+_Static_assert(sizeof(struct sluice_policy) == 48, "sluice_policy layout");
+
+/*
+ * A per-destination override of the policy's control values, written by
+ * the daemon's controller (and by an operator pinning one address). Never
+ * evicted: it is a plain hash, bounded by the destination table size.
+ */
+struct sluice_dest_ctl {
+	__u64 rate_Bps;
+	__u32 burst_bytes;
+	__u32 mark_thresh;
+	__u32 cwnd_clamp;  /* segments per connection, 0 = none */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct sluice_dest_ctl) == 24, "sluice_dest_ctl layout");
+
+/*
+ * Global settings, one entry. ctl_gen moves whenever any control value
+ * (policy or override) changes; each destination caches its control values
+ * with the generation it read them at and re-reads when they differ. That
+ * keeps the per-packet path at one hash lookup.
+ */
+struct sluice_config {
+	__u32 abi_version; /* stays the first field in every version */
+	__u32 flags;
+	__u64 ctl_gen;
+	__u64 lease_expires_ns; /* CLOCK_MONOTONIC; 0 = no lease */
+	__u64 reserved[5];
+};
+_Static_assert(sizeof(struct sluice_config) == 64, "sluice_config layout");
+
+enum sluice_dest_flags {
+	SLUICE_DEST_F_MATCHED = 1 << 0, /* a policy covers this destination */
+	SLUICE_DEST_F_OVERRIDE = 1 << 1, /* control values come from dest_ctl */
+};
+
+/*
+ * Per-destination state (BPF_MAP_TYPE_LRU_HASH keyed by sluice_addr),
+ * written only by BPF. The bucket is kept as a virtual time (GCRA): tat_ns
+ * is when the bytes admitted so far will have drained at rate_Bps. The
+ * backlog is tat_ns - now; it is admitted up to burst, marked past mark.
+ * One 64-bit word of state means one compare-and-swap per packet, so CPUs
+ * sharing a bucket can neither lose nor double tokens.
+ */
+struct sluice_dest {
+	/* bucket, hot on every packet */
+	__u64 tat_ns;
+	__u64 ns_per_byte_q16; /* 2^16 * 1e9 / rate_Bps, 0 when rate is 0 */
+	__u64 burst_ns;
+	__u64 mark_ns;
+	/* control values cached from policy or override, at ctl_gen */
+	__u64 ctl_gen;
+	__u64 rate_Bps;
+	__u32 burst_bytes;
+	__u32 mark_thresh;
+	__u32 policy_id;
+	__u32 cwnd_clamp;
+	__u16 mode;
+	__u16 flags;     /* enum sluice_dest_flags */
+	__u32 pad;
+	__u64 last_ns;   /* last packet seen */
+	/* counters */
+	__u64 passed_pkts;  /* includes the marked ones */
+	__u64 passed_bytes; /* bytes on the wire */
+	__u64 marked_pkts;
+	__u64 marked_bytes;
+	__u64 dropped_pkts;
+	__u64 dropped_bytes;
+};
+_Static_assert(sizeof(struct sluice_dest) == 128, "sluice_dest layout");
+
+/* RTT histogram: log-linear, 4 sub-buckets per power of two, from 1 us. */
+#define SLUICE_RTT_SUB_BITS 2
+#define SLUICE_RTT_BUCKETS  96
+
+/*
+ * Per-destination TCP signals (BPF_MAP_TYPE_LRU_HASH keyed by sluice_addr),
+ * written by the sock_ops program. All counters are cumulative: the daemon
+ * reads them each interval and works on the differences.
+ */
+struct sluice_signals {
+	__u64 rtt_samples;
+	__u64 rtt_sum_us;
+	__u64 bytes_acked;
+	__u64 retrans;        /* retransmitted segments */
+	__u64 rtos;           /* retransmission timeouts */
+	__u64 connects;       /* active opens attempted */
+	__u64 connect_fails;  /* SYN_SENT straight to CLOSE (refused, timed out) */
+	__u64 conns_opened;   /* reached ESTABLISHED */
+	__u64 conns_closed;
+	__u32 conns_active;   /* established now */
+	__u32 rtt_last_us;
+	__u32 rtt_hist[SLUICE_RTT_BUCKETS];
+};
+_Static_assert(sizeof(struct sluice_signals) == 80 + SLUICE_RTT_BUCKETS * 4,
+	       "sluice_signals layout");
+
+/* Global counters (BPF_MAP_TYPE_PERCPU_ARRAY), one slot each. */
+enum sluice_stat {
+	SLUICE_STAT_PKTS = 0,     /* packets seen at TC egress */
+	SLUICE_STAT_UNPARSED,     /* not IPv4/IPv6, or truncated: passed */
+	SLUICE_STAT_UNMATCHED,    /* no policy: passed */
+	SLUICE_STAT_DEST_NEW,     /* destination entries created */
+	SLUICE_STAT_DEST_ERR,     /* could not create an entry: passed */
+	SLUICE_STAT_PACED,        /* pacing rates set on sockets */
+	SLUICE_STAT_SIG_ERR,      /* could not create a signals entry */
+	SLUICE_STAT_MAX,
+};
+
+/* Per-socket state (BPF_MAP_TYPE_SK_STORAGE), BPF only. */
+struct sluice_sk {
+	struct sluice_addr dst;
+	__u64 last_bytes_acked;
+	__u32 last_total_retrans;
+	__u32 pacing_Bps;  /* last SO_MAX_PACING_RATE set, 0 = never set */
+	__u32 cwnd_clamp;  /* last clamp set */
+	__u8 counted;      /* counted in conns_active */
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct sluice_sk) == 40, "sluice_sk layout");
+
+#endif /* SLUICE_ABI_H */
