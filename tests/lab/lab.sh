@@ -1,0 +1,114 @@
+#!/bin/bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# The network-namespace lab: client -- router -- server, three namespaces
+# joined by veth pairs, with no route out of them. Addresses come from the
+# benchmarking ranges (198.18.0.0/15, and fd00:5101::/32 for IPv6), so
+# nothing here can be mistaken for a real network.
+#
+#   lab.sh up NAME [ID] [BOTTLENECK]  create lab NAME (ID 1..250 picks the
+#                                     subnets; BOTTLENECK like 100mbit puts an
+#                                     htb class with a pfifo of 1000 on the
+#                                     router's link toward the server)
+#   lab.sh down NAME                  remove every namespace of lab NAME
+#   lab.sh env NAME [ID]              print the lab's names and addresses as
+#                                     shell assignments
+#
+# Namespaces: NAME-c, NAME-r, NAME-s. Client side: veth "c0" in NAME-c.
+# Router side: "r0" toward the client, "r1" toward the server. Server: "s0".
+set -euo pipefail
+
+usage() { sed -n '4,19p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+
+lab_env() {
+	local name=$1 id=${2:-1}
+	cat <<EOT
+LAB_NAME=$name
+NS_C=$name-c
+NS_R=$name-r
+NS_S=$name-s
+IF_C=c0
+IF_R_C=r0
+IF_R_S=r1
+IF_S=s0
+C_IP=198.18.$id.2
+R_C_IP=198.18.$id.1
+R_S_IP=198.19.$id.1
+S_IP=198.19.$id.2
+C_IP6=fd00:5101:$id:1::2
+R_C_IP6=fd00:5101:$id:1::1
+R_S_IP6=fd00:5101:$id:2::1
+S_IP6=fd00:5101:$id:2::2
+EOT
+}
+
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+lab_up() {
+	local name=$1 id=${2:-1} bottleneck=${3:-}
+	eval "$(lab_env "$name" "$id")"
+
+	lab_down "$name" 2>/dev/null || true
+	ip netns add "$NS_C"
+	ip netns add "$NS_R"
+	ip netns add "$NS_S"
+	ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_R_C" netns "$NS_R"
+	ip link add "$IF_R_S" netns "$NS_R" type veth peer name "$IF_S" netns "$NS_S"
+
+	for ns in "$NS_C" "$NS_R" "$NS_S"; do
+		in_ns "$ns" ip link set lo up
+		in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0
+		in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0
+		in_ns "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0
+	done
+	in_ns "$NS_C" ip addr add "$C_IP/24" dev "$IF_C"
+	in_ns "$NS_C" ip -6 addr add "$C_IP6/64" dev "$IF_C" nodad
+	in_ns "$NS_R" ip addr add "$R_C_IP/24" dev "$IF_R_C"
+	in_ns "$NS_R" ip -6 addr add "$R_C_IP6/64" dev "$IF_R_C" nodad
+	in_ns "$NS_R" ip addr add "$R_S_IP/24" dev "$IF_R_S"
+	in_ns "$NS_R" ip -6 addr add "$R_S_IP6/64" dev "$IF_R_S" nodad
+	in_ns "$NS_S" ip addr add "$S_IP/24" dev "$IF_S"
+	in_ns "$NS_S" ip -6 addr add "$S_IP6/64" dev "$IF_S" nodad
+	in_ns "$NS_C" ip link set "$IF_C" up
+	in_ns "$NS_R" ip link set "$IF_R_C" up
+	in_ns "$NS_R" ip link set "$IF_R_S" up
+	in_ns "$NS_S" ip link set "$IF_S" up
+	in_ns "$NS_R" sysctl -qw net.ipv4.ip_forward=1
+	in_ns "$NS_R" sysctl -qw net.ipv6.conf.all.forwarding=1
+	# Routes only toward the other end of the lab: nothing leads out.
+	in_ns "$NS_C" ip route add "198.19.$id.0/24" via "$R_C_IP"
+	in_ns "$NS_C" ip -6 route add "fd00:5101:$id:2::/64" via "$R_C_IP6"
+	in_ns "$NS_S" ip route add "198.18.$id.0/24" via "$R_S_IP"
+	in_ns "$NS_S" ip -6 route add "fd00:5101:$id:1::/64" via "$R_S_IP6"
+	# ECN: accept it when asked (the kernel default), as a real host would.
+	for ns in "$NS_C" "$NS_S"; do
+		in_ns "$ns" sysctl -qw net.ipv4.tcp_ecn=2
+	done
+	if [ -n "$bottleneck" ]; then
+		in_ns "$NS_R" tc qdisc add dev "$IF_R_S" root handle 1: htb default 10
+		in_ns "$NS_R" tc class add dev "$IF_R_S" parent 1: classid 1:10 htb \
+			rate "$bottleneck" ceil "$bottleneck" quantum 60000
+		in_ns "$NS_R" tc qdisc add dev "$IF_R_S" parent 1:10 handle 10: pfifo limit 1000
+	fi
+}
+
+lab_down() {
+	local name=$1 ns
+	for ns in "$name-c" "$name-r" "$name-s"; do
+		if [ -e "/run/netns/$ns" ]; then
+			# End only the processes that live in this lab's namespaces.
+			for pid in $(ip netns pids "$ns" 2>/dev/null); do
+				kill -9 "$pid" 2>/dev/null || true
+			done
+			ip netns del "$ns"
+		fi
+	done
+}
+
+[ $# -ge 2 ] || usage
+case $1 in
+up)   lab_up "$2" "${3:-1}" "${4:-}" ;;
+down) lab_down "$2" ;;
+env)  lab_env "$2" "${3:-1}" ;;
+*)    usage ;;
+esac
