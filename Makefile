@@ -124,6 +124,19 @@ test-prog: $(PROG_BINS)
 test-integration: $(BINS)
 	$(Q)tests/run.sh integration
 
+# Benchmark harnesses: tools/bench/NAME.c -> build/tools/NAME
+TOOL_SRCS := $(wildcard tools/bench/*.c)
+TOOL_BINS := $(patsubst tools/bench/%.c,$(OUT)/tools/%,$(TOOL_SRCS))
+
+$(OUT)/tools:
+	$(Q)mkdir -p $@
+
+$(OUT)/tools/%: tools/bench/%.c $(LIB) $(LIB_HDRS) $(BPF_SKELS) | $(OUT)/tools
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) -Itests/prog $< -o $@ $(LIB) $(USER_LDLIBS)
+
+bench-bins: $(BINS) $(TOOL_BINS)
+
 # --- install, demo, bench ----------------------------------------------------
 # Debian packages the project needs. Idempotent: installs only what is missing.
 DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc pkg-config \
@@ -144,7 +157,7 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo.sh
 
-bench: all
+bench: bench-bins
 	$(Q)tools/bench.sh
 
 check: all
