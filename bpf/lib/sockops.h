@@ -89,6 +89,32 @@ static __always_inline void pacing_apply(struct bpf_sock_ops *ops, struct sluice
 	stat_inc(SLUICE_STAT_PACED);
 }
 
+/*
+ * Count this socket as busy in the current epoch, rotating the
+ * destination's epoch counters when this is the epoch's first event.
+ * Returns the number of busy connections to share the rate among.
+ */
+static __always_inline __u32 busy_conns(struct sluice_signals *s, struct sluice_sk *st,
+					__u64 now)
+{
+	__u64 epoch = now / SLUICE_BUSY_EPOCH_NS;
+	__u64 old = READ_ONCE(s->busy_epoch);
+	__u32 cur, prev;
+
+	if (old != epoch && __sync_val_compare_and_swap(&s->busy_epoch, old, epoch) == old) {
+		WRITE_ONCE(s->busy_prev, old + 1 == epoch ? READ_ONCE(s->busy_now) : 0);
+		WRITE_ONCE(s->busy_now, 0);
+	}
+	if (st->busy_epoch != epoch) {
+		st->busy_epoch = epoch;
+		__sync_fetch_and_add(&s->busy_now, 1);
+	}
+	cur = READ_ONCE(s->busy_now);
+	prev = READ_ONCE(s->busy_prev);
+	cur = cur > prev ? cur : prev;
+	return cur ? cur : 1;
+}
+
 static __always_inline void on_connect(struct bpf_sock_ops *ops, struct sluice_sk *st)
 {
 	struct sluice_signals *s;
@@ -114,7 +140,9 @@ static __always_inline void on_established(struct bpf_sock_ops *ops, struct slui
 	if (!s)
 		return;
 	__sync_fetch_and_add(&s->conns_opened, 1);
-	conns = __sync_fetch_and_add(&s->conns_active, 1) + 1;
+	__sync_fetch_and_add(&s->conns_active, 1);
+	/* A new connection is busy until it shows otherwise. */
+	conns = busy_conns(s, st, bpf_ktime_get_ns());
 	st->counted = 1;
 	st->last_bytes_acked = ops->bytes_acked;
 	st->last_total_retrans = ops->total_retrans;
@@ -131,6 +159,7 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct sluice_sk *s
 	struct sluice_signals *s = signals_get(&st->dst);
 	__u32 rtt_us = ops->srtt_us >> 3;
 	__u64 acked = ops->bytes_acked;
+	__u32 conns = 1;
 
 	if (s) {
 		__u32 b = sluice_rtt_bucket(rtt_us);
@@ -144,9 +173,11 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct sluice_sk *s
 			__sync_fetch_and_add(&s->rtt_hist[b], 1);
 		if (acked > st->last_bytes_acked)
 			__sync_fetch_and_add(&s->bytes_acked, acked - st->last_bytes_acked);
+		/* RTT samples come from ACKs of new data: the socket is busy. */
+		conns = busy_conns(s, st, bpf_ktime_get_ns());
 	}
 	st->last_bytes_acked = acked;
-	pacing_apply(ops, st, d, s ? READ_ONCE(s->conns_active) : 1);
+	pacing_apply(ops, st, d, conns);
 }
 
 static __always_inline void on_state(struct bpf_sock_ops *ops, struct sluice_sk *st)

@@ -153,6 +153,8 @@ struct sluice_dest {
 };
 _Static_assert(sizeof(struct sluice_dest) == 128, "sluice_dest layout");
 
+#define SLUICE_BUSY_EPOCH_NS 100000000ULL /* 100 ms */
+
 /* RTT histogram: log-linear, 4 sub-buckets per power of two, from 1 us. */
 #define SLUICE_RTT_SUB_BITS 2
 #define SLUICE_RTT_BUCKETS  96
@@ -174,9 +176,18 @@ struct sluice_signals {
 	__u64 conns_closed;
 	__u32 conns_active;   /* established now */
 	__u32 rtt_last_us;
+	/*
+	 * Connections that had data acknowledged in the current and in the
+	 * previous busy epoch (SLUICE_BUSY_EPOCH_NS). A destination's rate is
+	 * shared among its busy connections, so an idle control connection
+	 * does not take a share it never uses.
+	 */
+	__u64 busy_epoch;
+	__u32 busy_now;
+	__u32 busy_prev;
 	__u32 rtt_hist[SLUICE_RTT_BUCKETS];
 };
-_Static_assert(sizeof(struct sluice_signals) == 80 + SLUICE_RTT_BUCKETS * 4,
+_Static_assert(sizeof(struct sluice_signals) == 96 + SLUICE_RTT_BUCKETS * 4,
 	       "sluice_signals layout");
 
 /* Global counters (BPF_MAP_TYPE_PERCPU_ARRAY), one slot each. */
@@ -200,7 +211,8 @@ struct sluice_sk {
 	__u32 cwnd_clamp;  /* last clamp set */
 	__u8 counted;      /* counted in conns_active */
 	__u8 pad[3];
+	__u64 busy_epoch;  /* last epoch this socket was counted busy in */
 };
-_Static_assert(sizeof(struct sluice_sk) == 40, "sluice_sk layout");
+_Static_assert(sizeof(struct sluice_sk) == 48, "sluice_sk layout");
 
 #endif /* SLUICE_ABI_H */

@@ -12,6 +12,7 @@
 static const char *log_ident = "sluice";
 static enum log_level log_level = LOG_LVL_INFO;
 static bool log_syslog;
+static bool libbpf_debug;
 
 void log_init(const char *ident, enum log_level level, bool use_syslog)
 {
@@ -130,14 +131,19 @@ void fatalx(const char *fmt, ...)
 __printf(2, 0)
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	/* libbpf warnings become info, its info becomes debug. */
+	/* libbpf warnings become info, its info becomes debug; its debug
+	 * stream (every relocation) only when asked for. */
 	enum log_level ours = level == LIBBPF_WARN ? LOG_LVL_INFO : LOG_LVL_DEBUG;
+
+	if (level == LIBBPF_DEBUG && !libbpf_debug)
+		return 0;
 
 	log_vemit(ours, NULL, fmt, ap);
 	return 0;
 }
 
-void log_route_libbpf(void)
+void log_route_libbpf(bool with_debug)
 {
+	libbpf_debug = with_debug;
 	libbpf_set_print(libbpf_print);
 }

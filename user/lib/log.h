@@ -17,8 +17,9 @@ enum log_level { LOG_LVL_ERR = 0, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 void log_init(const char *ident, enum log_level level, bool use_syslog);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
-/* Route libbpf's own messages here, one level lower than their own. */
-void log_route_libbpf(void);
+/* Route libbpf's own messages here, one level lower than their own;
+ * libbpf's debug messages only when with_debug. */
+void log_route_libbpf(bool with_debug);
 
 void log_msg(enum log_level level, const char *fmt, ...) __printf(2, 3);
 void log_warn(const char *fmt, ...) __printf(1, 2);

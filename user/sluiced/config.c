@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/addr.h"
+#include "lib/policy.h"
+#include "lib/units.h"
+#include "sluiced/config.h"
+
+#define INTERVAL_MIN_NS 10000000ULL   /* 10 ms */
+#define INTERVAL_MAX_NS 10000000000ULL /* 10 s */
+
+struct parse_ctx {
+	struct sluiced_config *c;
+	struct conf_policy *cur;  /* policy section being read */
+	char cur_section[128];
+	char *err;
+	size_t errlen;
+	int line;
+};
+
+void config_defaults(struct sluiced_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", SLUICE_PIN_DIR_DEFAULT);
+	c->interval_ns = 100000000ULL;
+	c->dest_table_size = SLUICE_DEST_MAX_DEFAULT;
+}
+
+int config_add_iface(struct sluiced_config *c, const char *name)
+{
+	int i;
+
+	if (!*name || strlen(name) >= IF_NAMESIZE || strchr(name, '/') || strchr(name, ' '))
+		return -EINVAL;
+	for (i = 0; i < c->n_ifaces; i++)
+		if (!strcmp(c->ifaces[i], name))
+			return 0;
+	if (c->n_ifaces >= SLUICED_MAX_IFACES)
+		return -E2BIG;
+	snprintf(c->ifaces[c->n_ifaces++], IF_NAMESIZE, "%s", name);
+	return 0;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int fail(struct parse_ctx *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(x->err, x->errlen, fmt, ap);
+	va_end(ap);
+	return 0; /* inih: stop at this line */
+}
+
+static int main_key(struct parse_ctx *x, const char *key, const char *val)
+{
+	struct sluiced_config *c = x->c;
+	__u64 ns;
+	char *end;
+	unsigned long n;
+
+	if (!strcmp(key, "interface")) {
+		if (config_add_iface(c, val))
+			return fail(x, "invalid interface '%s'", val);
+	} else if (!strcmp(key, "cgroup")) {
+		if (val[0] != '/' && strcmp(val, "none"))
+			return fail(x, "invalid cgroup '%s' (an absolute path or none)", val);
+		snprintf(c->cgroup, sizeof(c->cgroup), "%s", val);
+	} else if (!strcmp(key, "pin_dir")) {
+		if (val[0] != '/')
+			return fail(x, "invalid pin_dir '%s' (an absolute path)", val);
+		snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", val);
+	} else if (!strcmp(key, "interval")) {
+		if (parse_duration_ns(val, &ns) || ns < INTERVAL_MIN_NS || ns > INTERVAL_MAX_NS)
+			return fail(x, "invalid interval '%s' (10ms to 10s)", val);
+		c->interval_ns = ns;
+	} else if (!strcmp(key, "dest_table_size")) {
+		errno = 0;
+		n = strtoul(val, &end, 10);
+		if (errno || *end || n < 16 || n > (1UL << 24))
+			return fail(x, "invalid dest_table_size '%s' (16 to 16777216)", val);
+		c->dest_table_size = (__u32)n;
+	} else if (!strcmp(key, "log")) {
+		if (!strcmp(val, "syslog"))
+			c->use_syslog = true;
+		else if (!strcmp(val, "stderr"))
+			c->use_syslog = false;
+		else
+			return fail(x, "invalid log '%s' (stderr or syslog)", val);
+	} else {
+		return fail(x, "unknown key '%s' in [sluice]", key);
+	}
+	return 1;
+}
+
+static int policy_key(struct parse_ctx *x, const char *key, const char *val)
+{
+	struct sluice_policy *p = &x->cur->pol;
+
+	if (!strcmp(key, "prefix")) {
+		if (parse_prefix(val, &x->cur->key))
+			return fail(x, "invalid prefix '%s'", val);
+		x->cur->has_prefix = true;
+	} else if (!strcmp(key, "rate")) {
+		if (parse_rate(val, &p->rate_Bps))
+			return fail(x, "invalid rate '%s'", val);
+		x->cur->has_rate = true;
+	} else if (!strcmp(key, "burst")) {
+		if (parse_size(val, &p->burst_bytes))
+			return fail(x, "invalid burst '%s'", val);
+	} else if (!strcmp(key, "ecn")) {
+		if (parse_size(val, &p->mark_thresh))
+			return fail(x, "invalid ecn threshold '%s'", val);
+	} else if (!strcmp(key, "mode")) {
+		if (parse_mode(val, &p->mode))
+			return fail(x, "invalid mode '%s' (enforce or monitor)", val);
+	} else {
+		return fail(x, "unknown key '%s' in [%s]", key, x->cur_section);
+	}
+	return 1;
+}
+
+/* Checks a finished policy section. Returns 1 when valid (inih style). */
+static int policy_finish(struct parse_ctx *x)
+{
+	struct conf_policy *cp = x->cur;
+	const char *why;
+	int i;
+
+	if (!cp)
+		return 1;
+	x->cur = NULL;
+	if (!cp->has_prefix)
+		return fail(x, "[%s] has no prefix", x->cur_section);
+	if (!cp->has_rate)
+		return fail(x, "[%s] has no rate", x->cur_section);
+	cp->pol.flags = SLUICE_POLICY_F_CONFIG;
+	policy_fill_defaults(&cp->pol);
+	if (policy_validate(&cp->pol, &why))
+		return fail(x, "[%s]: %s", x->cur_section, why);
+	for (i = 0; i < x->c->n_policies - 1; i++) {
+		if (!memcmp(&x->c->policies[i].key, &cp->key, sizeof(cp->key)))
+			return fail(x, "[%s] repeats the prefix of [policy %s]",
+				    x->cur_section, x->c->policies[i].name);
+	}
+	return 1;
+}
+
+static int start_section(struct parse_ctx *x, const char *section)
+{
+	const char *name;
+
+	if (!policy_finish(x))
+		return 0;
+	snprintf(x->cur_section, sizeof(x->cur_section), "%s", section);
+	if (!strcmp(section, "sluice"))
+		return 1;
+	if (strncmp(section, "policy ", 7))
+		return fail(x, "unknown section [%s]", section);
+	name = section + 7;
+	while (*name == ' ')
+		name++;
+	if (!*name || strlen(name) >= sizeof(x->cur->name))
+		return fail(x, "invalid policy name in [%s]", section);
+	if (x->c->n_policies >= SLUICED_MAX_POLICIES)
+		return fail(x, "too many policies (at most %d)", SLUICED_MAX_POLICIES);
+	x->cur = &x->c->policies[x->c->n_policies++];
+	memset(x->cur, 0, sizeof(*x->cur));
+	snprintf(x->cur->name, sizeof(x->cur->name), "%s", name);
+	return 1;
+}
+
+static int on_entry(void *user, const char *section, const char *key, const char *val)
+{
+	struct parse_ctx *x = user;
+
+	if (strcmp(section, x->cur_section) || (!key && !val)) {
+		if (!start_section(x, section))
+			return 0;
+		if (!key)
+			return 1;
+	}
+	if (!strcmp(section, "sluice"))
+		return main_key(x, key, val);
+	return policy_key(x, key, val);
+}
+
+int config_load(const char *path, struct sluiced_config *c, char *err, size_t errlen)
+{
+	struct parse_ctx x = { .c = c, .err = err, .errlen = errlen };
+	char msg[256] = "";
+	FILE *f;
+	int line;
+
+	x.err = msg;
+	x.errlen = sizeof(msg);
+	f = fopen(path, "r");
+	if (!f) {
+		int e = errno;
+
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	line = ini_parse_file(f, on_entry, &x);
+	fclose(f);
+	if (line == 0 && !policy_finish(&x))
+		line = -2; /* the last section is incomplete */
+	if (line == 0)
+		return 0;
+	if (line > 0 && !msg[0])
+		snprintf(msg, sizeof(msg), "syntax error");
+	if (line > 0)
+		snprintf(err, errlen, "%s:%d: %s", path, line, msg);
+	else
+		snprintf(err, errlen, "%s: %s", path, msg[0] ? msg : "cannot be read");
+	return -EINVAL;
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * sluiced's configuration: what the file (/etc/sluice/sluice.conf, INI)
+ * and the command line set. The command line wins over the file.
+ */
+#ifndef SLUICED_CONFIG_H
+#define SLUICED_CONFIG_H
+
+#include <net/if.h>
+#include <stdbool.h>
+#include <limits.h>
+#include "sluice/abi.h"
+
+#define SLUICED_CONF_DEFAULT "/etc/sluice/sluice.conf"
+#define SLUICED_MAX_IFACES   32
+#define SLUICED_MAX_POLICIES 1024
+
+struct conf_policy {
+	char name[64];
+	struct sluice_lpm_key key;
+	struct sluice_policy pol;
+	bool has_prefix;
+	bool has_rate;
+};
+
+struct sluiced_config {
+	char pin_dir[PATH_MAX];
+	char cgroup[PATH_MAX];    /* "" = the cgroup2 root; "none" = no sock_ops */
+	char ifaces[SLUICED_MAX_IFACES][IF_NAMESIZE];
+	int n_ifaces;
+	__u64 interval_ns;
+	__u32 dest_table_size;
+	bool use_syslog;
+	int n_policies;
+	struct conf_policy policies[SLUICED_MAX_POLICIES];
+};
+
+void config_defaults(struct sluiced_config *c);
+/*
+ * Read an INI file into c. Returns 0, or -errno with a one-line reason
+ * ("FILE:LINE: invalid rate '50mbt'") in err.
+ */
+int config_load(const char *path, struct sluiced_config *c, char *err, size_t errlen);
+/* Add an interface name; -EINVAL for a bad name, -E2BIG when full. */
+int config_add_iface(struct sluiced_config *c, const char *name);
+
+#endif

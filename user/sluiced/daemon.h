@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* The running daemon: what it has attached, and its lifecycle steps. */
+#ifndef SLUICED_DAEMON_H
+#define SLUICED_DAEMON_H
+
+#include "sluiced/config.h"
+#include "sluiced/loader.h"
+#include "sluiced/signals.h"
+
+struct daemon {
+	struct sluiced_config cfg;
+	const char *config_path;   /* NULL: command line only */
+	struct loader ld;
+	struct signal_reader *signals;
+	char attached_ifaces[SLUICED_MAX_IFACES][IF_NAMESIZE];
+	int n_attached;
+	char attached_cgroup[PATH_MAX]; /* "" when sock_ops is not attached */
+};
+
+/* Load or adopt, apply the config's policies, attach. */
+int daemon_start(struct daemon *d);
+/* Apply a newly read config: policies, interfaces, cgroup. */
+int daemon_apply(struct daemon *d, const struct sluiced_config *next);
+/* One control interval: read signals, run the controllers. */
+void daemon_tick(struct daemon *d);
+/* Detach everything; the map pins stay for the next start. */
+void daemon_stop(struct daemon *d);
+/* Detach and remove the pins: sluice leaves nothing behind. */
+int daemon_uninstall(const struct sluiced_config *c);
+
+#endif

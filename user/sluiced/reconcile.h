@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Bringing the policy trie in line with the config file. Policies from the
+ * file carry SLUICE_POLICY_F_CONFIG: those the file no longer names are
+ * removed, the rest are added or updated. Policies an operator added with
+ * sluicectl are never touched, unless the file now names their prefix.
+ */
+#ifndef SLUICED_RECONCILE_H
+#define SLUICED_RECONCILE_H
+
+#include "lib/maps.h"
+#include "sluiced/config.h"
+
+struct reconcile_stats {
+	int added, updated, removed, kept;
+};
+
+/* Caller holds sluice_lock(). Returns 0 or -errno. */
+int reconcile_policies(const struct sluice_maps *m, const struct sluiced_config *c,
+		       struct reconcile_stats *st);
+
+#endif

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Per-destination signals over one control interval. The kernel keeps
+ * cumulative counters (struct sluice_signals); each interval the daemon
+ * reads them all in batches and turns them into the interval's values by
+ * difference with what it read last time.
+ */
+#ifndef SLUICED_SIGNALS_H
+#define SLUICED_SIGNALS_H
+
+#include <stdbool.h>
+#include "sluice/abi.h"
+
+struct dest_sample {
+	struct sluice_addr addr;
+	__u64 interval_ns;
+	__u64 rtt_samples;
+	__u64 rtt_p10_us;    /* low percentile: the path without queueing */
+	__u64 rtt_p50_us;
+	__u64 rtt_mean_us;
+	__u64 bytes_acked;
+	__u64 delivered_Bps; /* bytes acked per second over the interval */
+	__u64 retrans;
+	__u64 rtos;
+	__u64 connects;
+	__u64 connect_fails;
+	__u32 conns_active;
+	bool active;         /* anything happened in the interval */
+};
+
+struct signal_reader;
+
+struct signal_reader *signal_reader_new(int signals_fd);
+void signal_reader_free(struct signal_reader *r);
+
+/*
+ * Read every destination's counters and call fn with its interval sample.
+ * The first reading of a destination only sets the baseline. Returns the
+ * number of destinations read, or -errno.
+ */
+typedef void (*sample_fn)(const struct dest_sample *s, void *ctx);
+int signal_reader_poll(struct signal_reader *r, __u64 now_ns, sample_fn fn, void *ctx);
+
+/* The q-quantile (0..1) of a histogram, from its bucket layout. */
+__u64 rtt_hist_quantile(const __u32 *hist, double q);
+
+#endif
