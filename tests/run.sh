@@ -61,7 +61,9 @@ run_integration_tier() {
 		return
 	fi
 	local out rc
-	out=$(python3 -m pytest -v -rs -p no:cacheprovider tests/integration 2>&1)
+	# Debian's python3-pytest serves the system interpreter; another python3
+	# earlier on PATH may not have it.
+	out=$(/usr/bin/python3 -m pytest -v -rs -p no:cacheprovider tests/integration 2>&1)
 	rc=$?
 	echo "$out" | sed 's/^/    /'
 	local summary p f s e

@@ -1,0 +1,514 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""sluicectl against a private pin directory, without sluiced.
+
+Each test gets a fresh sluice: build/sluice.bpf.o loaded and its maps
+pinned with bpftool under /sys/fs/bpf/sluice-clitest-*, and the ABI version
+written into sluice_config as the daemon would. The directory is removed
+after the test, passed or failed. Destination entries come from running
+the TC program on a crafted packet (BPF_PROG_TEST_RUN), signals and
+overrides from map updates, so no traffic and no attachment is involved.
+"""
+import fcntl
+import json
+import os
+import re
+import shutil
+import struct
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+BUILD = Path(os.environ.get("BUILD", REPO / "build"))
+if not BUILD.is_absolute():
+    BUILD = REPO / BUILD
+SLUICECTL = BUILD / "sluicectl"
+BPF_OBJ = BUILD / "sluice.bpf.o"
+MAN_PAGE = REPO / "docs" / "man" / "sluicectl.8"
+BPFFS = Path("/sys/fs/bpf")
+
+RTT_BUCKETS = 96
+
+
+def header_abi_version():
+    """SLUICE_ABI_VERSION from the ABI header, so the test follows it."""
+    text = (REPO / "include" / "sluice" / "abi.h").read_text()
+    return int(re.search(r"#define SLUICE_ABI_VERSION (\d+)", text).group(1))
+
+
+ABI_VERSION = header_abi_version()
+
+
+def run(cmd, check=True, **kw):
+    p = subprocess.run([str(c) for c in cmd], capture_output=True, text=True,
+                       timeout=60, **kw)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, cmd))} exited {p.returncode}\n"
+                             f"stdout: {p.stdout}\nstderr: {p.stderr}")
+    return p
+
+
+def hexbytes(b):
+    return ["hex", *(f"{x:02x}" for x in b)]
+
+
+def v4_key(ip):
+    """A sluice_addr: IPv4 stored IPv4-mapped."""
+    return bytes(10) + b"\xff\xff" + bytes(int(x) for x in ip.split("."))
+
+
+def tcp_packet(dst, payload=100):
+    """Ethernet + IPv4 (ECT(0)) + TCP from 10.0.0.1 to dst."""
+    eth = bytes.fromhex("020000000002" "020000000001" "0800")
+    tcp = struct.pack("!HHIIBBHHH", 40000, 80, 0, 0, 5 << 4, 0x18, 65535, 0, 0)
+    total = 20 + len(tcp) + payload
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0x02, total, 0, 0, 64, 6, 0,
+                     bytes([10, 0, 0, 1]), bytes(int(x) for x in dst.split(".")))
+    return eth + ip + tcp + b"x" * payload
+
+
+def rtt_bucket(us):
+    """sluice_rtt_bucket() of include/sluice/rtt_hist.h."""
+    if us < 4:
+        return us
+    msb = us.bit_length() - 1
+    idx = 4 + (msb - 2) * 4 + ((us >> (msb - 2)) & 3)
+    return min(idx, RTT_BUCKETS - 1)
+
+
+class Pins:
+    """One private pin directory and the tools to look into it."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def ctl(self, *args, json_out=False):
+        cmd = [SLUICECTL, "--pin-dir", self.path] + (["-j"] if json_out else [])
+        return run([*cmd, *args], check=False)
+
+    def ok(self, *args):
+        """sluicectl -j ARGS, which must succeed; its parsed output."""
+        p = self.ctl(*args, json_out=True)
+        assert p.returncode == 0, f"sluicectl {' '.join(args)}: {p.returncode} {p.stderr}"
+        assert p.stderr == "", f"sluicectl {' '.join(args)} wrote to stderr: {p.stderr!r}"
+        return json.loads(p.stdout)
+
+    def dump(self, name):
+        return json.loads(run(["bpftool", "-j", "map", "dump", "pinned",
+                               self.path / name]).stdout)
+
+    def info(self, name):
+        return json.loads(run(["bpftool", "-j", "map", "show", "pinned",
+                               self.path / name]).stdout)
+
+    def value_size(self, name):
+        return self.info(name)["bytes_value"]
+
+    def update(self, name, key, value):
+        run(["bpftool", "map", "update", "pinned", self.path / name,
+             "key", *hexbytes(key), "value", *hexbytes(value)])
+
+    def set_config(self, abi=ABI_VERSION, ctl_gen=0, lease_ns=0):
+        self.update("sluice_config", bytes(4),
+                    struct.pack("<IIQQ5Q", abi, 0, ctl_gen, lease_ns, 0, 0, 0, 0, 0))
+
+    def config(self):
+        return self.dump("sluice_config")[0]["formatted"]["value"]
+
+    def send(self, pkt_file, repeat=1):
+        """Run the TC program on a packet, as if it left an interface."""
+        run(["bpftool", "prog", "run", "pinned", self.path / "progs" / "sluice_tc_egress",
+             "data_in", pkt_file, "repeat", str(repeat)])
+
+
+def why_not_runnable():
+    if os.geteuid() != 0:
+        return "needs root (bpffs, loading BPF programs)"
+    if not shutil.which("bpftool"):
+        return "bpftool is not installed"
+    for f in (SLUICECTL, BPF_OBJ):
+        if not f.exists():
+            return f"{f} is not built (run make)"
+    return None
+
+
+@pytest.fixture
+def pins():
+    why = why_not_runnable()
+    if why:
+        pytest.skip(why)
+    if run(["mountpoint", "-q", BPFFS], check=False).returncode != 0:
+        run(["mount", "-t", "bpf", "bpf", BPFFS])
+    path = BPFFS / f"sluice-clitest-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    path.mkdir()
+    try:
+        run(["bpftool", "prog", "loadall", BPF_OBJ, path / "progs", "pinmaps", path])
+        p = Pins(path)
+        p.set_config()
+        yield p
+    finally:
+        shutil.rmtree(path)
+
+
+@pytest.fixture
+def packet(tmp_path):
+    f = tmp_path / "pkt.bin"
+    f.write_bytes(tcp_packet("10.1.2.3"))
+    return f
+
+
+# --- policies ----------------------------------------------------------------
+
+def test_policy_round_trip_text(pins):
+    assert pins.ctl("policy", "add", "10.0.0.0/8", "rate", "50mbit").returncode == 0
+    assert pins.ctl("policy", "add", "2001:db8::/32", "rate", "1gbit", "burst", "1mb",
+                    "ecn", "64kb", "mode", "monitor").returncode == 0
+    out = pins.ctl("policy", "list").stdout.splitlines()
+    assert out[0].split() == ["PREFIX", "ID", "RATE", "BURST", "ECN", "MODE", "SOURCE"]
+    assert out[1].split() == ["10.0.0.0/8", "1", "50Mbit", "128Kb", "32Kb", "enforce", "cli"]
+    assert out[2].split() == ["2001:db8::/32", "2", "1Gbit", "1Mb", "64Kb", "monitor", "cli"]
+    # Columns line up: each header starts where its cells start.
+    assert out[0].index("RATE") == out[1].index("50Mbit") == out[2].index("1Gbit")
+
+    assert pins.ctl("policy", "del", "10.0.0.0/8").returncode == 0
+    assert pins.ctl("policy", "del", "2001:db8::/32").returncode == 0
+    p = pins.ctl("policy", "list")
+    assert p.returncode == 0 and p.stdout == ""
+    assert pins.dump("sluice_policy") == []
+
+
+def test_policy_round_trip_json(pins):
+    added = pins.ok("policy", "add", "10.0.0.0/8", "rate", "50mbit", "burst", "64kb",
+                    "ecn", "16kb")
+    assert added["id"] == 1 and added["prefix"] == "10.0.0.0/8"
+    pins.ok("policy", "add", "192.168.0.0/16", "rate", "1gbit", "mode", "monitor")
+    listed = pins.ok("policy", "list")
+    assert listed == [
+        {"prefix": "10.0.0.0/8", "id": 1, "rate_bps": 50_000_000, "burst_bytes": 65536,
+         "ecn_threshold_bytes": 16384, "min_rate_bps": 0, "max_rate_bps": 0,
+         "mode": "enforce", "source": "cli"},
+        # Defaults: 10 ms at the rate for the burst, a quarter of it for ECN.
+        {"prefix": "192.168.0.0/16", "id": 2, "rate_bps": 1_000_000_000,
+         "burst_bytes": 1_250_000, "ecn_threshold_bytes": 312_500, "min_rate_bps": 0,
+         "max_rate_bps": 0, "mode": "monitor", "source": "cli"},
+    ]
+    # What reached the map: bytes per second, and flags 0 for a CLI policy.
+    stored = {e["formatted"]["value"]["id"]: e["formatted"]["value"]
+              for e in pins.dump("sluice_policy")}
+    assert stored[1]["rate_Bps"] == 6_250_000 and stored[1]["flags"] == 0
+    assert stored[2]["mode"] == 1 and stored[2]["flags"] == 0
+
+    assert pins.ok("policy", "del", "10.0.0.0/8") is None
+    assert [p["prefix"] for p in pins.ok("policy", "list")] == ["192.168.0.0/16"]
+
+
+def test_replacing_a_policy_keeps_its_id_and_moves_ctl_gen(pins):
+    pins.ok("policy", "add", "10.0.0.0/8", "rate", "50mbit")
+    pins.ok("policy", "add", "172.16.0.0/12", "rate", "10mbit")
+    gen = pins.config()["ctl_gen"]
+    replaced = pins.ok("policy", "add", "10.0.0.0/8", "rate", "20mbit")
+    assert replaced["id"] == 1 and replaced["rate_bps"] == 20_000_000
+    assert pins.config()["ctl_gen"] == gen + 1
+    ids = {p["prefix"]: p["id"] for p in pins.ok("policy", "list")}
+    assert ids == {"10.0.0.0/8": 1, "172.16.0.0/12": 2}
+
+
+def test_policy_list_shows_config_policies(pins):
+    """A policy the daemon took from its config file carries F_CONFIG."""
+    key = struct.pack("<I", 96 + 24) + v4_key("198.51.100.0")
+    value = struct.pack("<QQQIIIHHB7x", 1_250_000, 0, 0, 131072, 32768, 7, 0, 1, 0)
+    pins.update("sluice_policy", key, value)
+    pins.ok("policy", "add", "10.0.0.0/8", "rate", "50mbit")
+    sources = {p["prefix"]: (p["id"], p["source"]) for p in pins.ok("policy", "list")}
+    assert sources == {"198.51.100.0/24": (7, "config"), "10.0.0.0/8": (8, "cli")}
+    text = pins.ctl("policy", "list").stdout
+    assert re.search(r"^198\.51\.100\.0/24\s+7\s+10Mbit\s.*\sconfig$", text, re.M), text
+
+
+def test_abbreviated_words(pins):
+    assert pins.ctl("p", "a", "10.0.0.0/8", "r", "5mbit", "m", "mon").returncode == 2
+    assert pins.ctl("p", "a", "10.0.0.0/8", "r", "5mbit", "m", "monitor").returncode == 0
+    assert [p["mode"] for p in pins.ok("pol", "l")] == ["monitor"]
+    assert pins.ok("st")["policies"] == 1
+
+
+# --- bad input: exit 2, one line naming the word, and nothing written ----------
+
+BAD_INPUTS = [
+    (["policy", "add", "10.0.0.1/24", "rate", "50mbit"], "'10.0.0.1/24'"),
+    (["policy", "add", "300.1.1.1/8", "rate", "50mbit"], "'300.1.1.1/8'"),
+    (["policy", "add", "10.0.0.0/33", "rate", "50mbit"], "'10.0.0.0/33'"),
+    (["policy", "add", "10.0.0.0/8", "rate", "50mbt"], "'50mbt'"),
+    (["policy", "add", "10.0.0.0/8", "rate", "-50mbit"], "'-50mbit'"),
+    (["policy", "add", "10.0.0.0/8", "rate", "2000tbit"], "'2000tbit'"),
+    (["policy", "add", "10.0.0.0/8", "rate"], "'rate'"),
+    (["policy", "add", "10.0.0.0/8", "rate", "5mbit", "burst"], "'burst'"),
+    (["policy", "add", "10.0.0.0/8", "rate", "5mbit", "burst", "64kq"], "'64kq'"),
+    (["policy", "add", "10.0.0.0/8", "rate", "5mbit", "burst", "1kb"], "burst"),
+    (["policy", "add", "10.0.0.0/8", "rate", "5mbit", "burst", "64kb", "ecn", "1mb"], "ecn"),
+    (["policy", "add", "10.0.0.0/8", "rate", "5mbit", "colour", "red"], "'colour'"),
+    (["policy", "add", "10.0.0.0/8", "rate", "5mbit", "mode", "fast"], "'fast'"),
+    (["policy", "add", "10.0.0.0/8", "rate", "5mbit", "rate", "6mbit"], "'rate'"),
+    (["policy", "add", "10.0.0.0/8", "burst", "64kb"], "rate"),
+    (["policy", "add"], "PREFIX"),
+    (["policy", "del", "10.0.0.1/8"], "'10.0.0.1/8'"),
+    (["policy", "del", "10.0.0.0/8", "extra"], "'extra'"),
+    (["policy", "frob"], "'frob'"),
+    (["frob"], "'frob'"),
+    (["--bogus", "status"], "'--bogus'"),
+    (["dest", "show", "10.1.2"], "'10.1.2'"),
+    (["status", "now"], "'now'"),
+]
+
+
+@pytest.mark.parametrize("args,named", BAD_INPUTS, ids=lambda a: " ".join(a)
+                         if isinstance(a, list) else None)
+def test_bad_input_changes_nothing(pins, args, named):
+    pins.ok("policy", "add", "10.0.0.0/8", "rate", "10mbit")
+    policies, config = pins.dump("sluice_policy"), pins.dump("sluice_config")
+    p = pins.ctl(*args)
+    assert p.returncode == 2, f"exit {p.returncode}, stderr {p.stderr!r}"
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1, f"want one line on stderr, got {p.stderr!r}"
+    assert lines[0].startswith("sluicectl: ") and named in lines[0], lines[0]
+    assert p.stdout == ""
+    assert pins.dump("sluice_policy") == policies
+    assert pins.dump("sluice_config") == config
+
+
+def test_del_of_missing_prefix_exits_1(pins):
+    pins.ok("policy", "add", "10.0.0.0/8", "rate", "10mbit")
+    policies = pins.dump("sluice_policy")
+    # A covered prefix is not the prefix: deletion is exact.
+    p = pins.ctl("policy", "del", "10.9.0.0/16")
+    assert p.returncode == 1
+    assert p.stderr == "sluicectl: no policy for 10.9.0.0/16\n"
+    assert pins.dump("sluice_policy") == policies
+
+
+def test_json_errors(pins):
+    p = pins.ctl("policy", "add", "10.0.0.0/8", "rate", "50mbt", json_out=True)
+    assert p.returncode == 2 and p.stderr == ""
+    assert json.loads(p.stdout) == {"error": "invalid rate '50mbt'"}
+
+    p = pins.ctl("policy", "del", "10.9.0.0/16", json_out=True)
+    assert p.returncode == 1 and p.stderr == ""
+    assert json.loads(p.stdout) == {"error": "no policy for 10.9.0.0/16"}
+
+    missing = pins.path / "nothing-here"
+    p = run([SLUICECTL, "-j", "--pin-dir", missing, "status"], check=False)
+    assert p.returncode == 1
+    assert "no sluice maps pinned at" in json.loads(p.stdout)["error"]
+    assert not missing.exists()
+
+
+def test_missing_pins(pins):
+    missing = pins.path / "nothing-here"
+    p = run([SLUICECTL, "--pin-dir", missing, "policy", "list"], check=False)
+    assert p.returncode == 1
+    assert p.stderr == (f"sluicectl: no sluice maps pinned at {missing} "
+                        "(is sluiced running?)\n")
+
+
+@pytest.mark.parametrize("args", [
+    ["status"],
+    ["policy", "list"],
+    ["policy", "add", "10.0.0.0/8", "rate", "50mbit"],
+    ["policy", "del", "10.0.0.0/8"],
+    ["dest", "list"],
+    ["dest", "show", "10.1.2.3"],
+], ids=" ".join)
+def test_abi_mismatch_refuses_every_command(pins, args):
+    pins.ok("policy", "add", "10.0.0.0/8", "rate", "10mbit")
+    pins.set_config(abi=ABI_VERSION + 1)
+    policies = pins.dump("sluice_policy")
+    p = pins.ctl(*args)
+    assert p.returncode == 1
+    assert p.stderr == (f"sluicectl: pinned maps at {pins.path} have ABI version "
+                        f"{ABI_VERSION + 1}, this sluicectl speaks {ABI_VERSION}\n")
+    assert pins.dump("sluice_policy") == policies
+
+
+def test_writers_wait_for_the_lock(pins):
+    """sluiced holds an exclusive flock on the pin directory while it writes."""
+    fd = os.open(pins.path, os.O_RDONLY | os.O_DIRECTORY)
+    proc = None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        proc = subprocess.Popen([str(SLUICECTL), "--pin-dir", str(pins.path), "policy",
+                                 "add", "10.0.0.0/8", "rate", "10mbit"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        waiting = proc.poll() is None
+        written = pins.dump("sluice_policy")
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        os.close(fd)
+        if proc and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert waiting, "policy add did not wait for the lock"
+    assert written == [], "policy add wrote while another writer held the lock"
+    assert len(pins.dump("sluice_policy")) == 1
+
+
+# --- status --------------------------------------------------------------------
+
+def test_status(pins, packet):
+    pins.ok("policy", "add", "10.0.0.0/8", "rate", "50mbit")
+    pins.ok("policy", "add", "2001:db8::/32", "rate", "1gbit")
+    pins.send(packet, repeat=3)
+    st = pins.ok("status")
+    assert st["pin_dir"] == str(pins.path)
+    assert st["abi_version"] == ABI_VERSION
+    assert st["ctl_gen"] == 2
+    assert st["lease"] is None
+    assert (st["policies"], st["policies_cli"], st["policies_config"]) == (2, 2, 0)
+    size = pins.info("sluice_dest")["max_entries"]
+    assert (st["dest_entries"], st["dest_max_entries"]) == (1, size)
+    assert st["dest_ctl_entries"] == 0 and st["signals_entries"] == 0
+    c = st["counters"]
+    assert c["packets"] == 3 and c["dest_created"] == 1 and c["unmatched_packets"] == 0
+
+    text = pins.ctl("status").stdout
+    assert re.search(rf"^pin dir\s+{re.escape(str(pins.path))}$", text, re.M), text
+    assert re.search(r"^policies\s+2 \(0 config, 2 cli\)$", text, re.M), text
+    assert re.search(rf"^destinations\s+1 / {size} ", text, re.M), text
+    assert re.search(r"^packets\s+3$", text, re.M), text
+
+
+def test_status_shows_the_lease(pins):
+    now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+    pins.set_config(lease_ns=now + 60 * 10**9)
+    lease = pins.ok("status")["lease"]
+    assert not lease["expired"] and 50 * 10**9 < lease["remaining_ns"] <= 60 * 10**9
+    pins.set_config(lease_ns=now - 10**9)
+    lease = pins.ok("status")["lease"]
+    assert lease["expired"] and lease["remaining_ns"] == 0
+    assert re.search(r"^lease\s+expired \S+ ago$", pins.ctl("status").stdout, re.M)
+
+
+# --- destinations ----------------------------------------------------------------
+
+def test_dest_show_counters(pins, packet):
+    pins.ok("policy", "add", "10.0.0.0/8", "rate", "50mbit")
+    pins.send(packet, repeat=4)
+    shown = pins.ok("dest", "show", "10.1.2.3")
+    e = shown["entry"]
+    assert shown["addr"] == "10.1.2.3"
+    assert (e["policy_id"], e["policy_prefix"], e["mode"]) == (1, "10.0.0.0/8", "enforce")
+    assert e["rate_bps"] == 50_000_000 and e["burst_bytes"] == 131072
+    assert e["passed_pkts"] == 4 and e["passed_bytes"] == 4 * packet.stat().st_size
+    assert e["dropped_pkts"] == 0 and e["marked_pkts"] == 0
+    assert 0 < e["tokens_bytes"] <= 131072 and not e["ctl_stale"]
+    assert shown["override"] is None and shown["signals"] is None
+
+    text = pins.ctl("dest", "show", "10.1.2.3").stdout
+    assert re.search(rf"^\tpassed\s+{4 * packet.stat().st_size} bytes\s+4 pkts$", text, re.M)
+    assert re.search(r"^\tpolicy\s+10\.0\.0\.0/8 \(id 1\)$", text, re.M), text
+
+    # A policy change waits for the destination's next packet.
+    pins.ok("policy", "add", "10.0.0.0/8", "rate", "10mbit")
+    e = pins.ok("dest", "show", "10.1.2.3")["entry"]
+    assert e["ctl_stale"] and e["rate_bps"] == 50_000_000
+    pins.send(packet)
+    e = pins.ok("dest", "show", "10.1.2.3")["entry"]
+    assert not e["ctl_stale"] and e["rate_bps"] == 10_000_000
+
+
+def test_dest_show_signals_and_override(pins, packet):
+    pins.ok("policy", "add", "10.0.0.0/8", "rate", "50mbit")
+    pins.send(packet)
+    # Ten samples of 1000 us, as the sock_ops program would count them.
+    size = pins.value_size("sluice_signals")
+    head = struct.pack("<9Q2I", 10, 10_000, 123_456, 5, 1, 12, 2, 10, 7, 3, 1000)
+    hist = [0] * RTT_BUCKETS
+    hist[rtt_bucket(1000)] = 10
+    tail = struct.pack(f"<{RTT_BUCKETS}I", *hist)
+    pins.update("sluice_signals", v4_key("10.1.2.3"),
+                head + bytes(size - len(head) - len(tail)) + tail)
+    ctl = struct.pack("<QIII", 1_250_000, 262_144, 65_536, 4)
+    pins.update("sluice_dest_ctl", v4_key("10.1.2.3"),
+                ctl + bytes(pins.value_size("sluice_dest_ctl") - len(ctl)))
+
+    shown = pins.ok("dest", "show", "10.1.2.3")
+    s = shown["signals"]
+    assert (s["rtt_samples"], s["rtt_mean_us"], s["rtt_last_us"]) == (10, 1000, 1000)
+    # The median is read from the histogram: within 1000's bucket [896, 1024).
+    assert 896 <= s["rtt_median_us"] < 1024
+    assert (s["conns_active"], s["conns_opened"], s["conns_closed"]) == (3, 10, 7)
+    assert (s["connects"], s["connect_fails"]) == (12, 2)
+    assert (s["retrans_segs"], s["rtos"], s["bytes_acked"]) == (5, 1, 123_456)
+    assert shown["override"] == {"rate_bps": 10_000_000, "burst_bytes": 262_144,
+                                 "ecn_threshold_bytes": 65_536, "cwnd_clamp_segs": 4}
+
+    text = pins.ctl("dest", "show", "10.1.2.3").stdout
+    assert re.search(r"^\toverride\s+rate 10Mbit\s+burst 256Kb\s+ecn 64Kb\s+cwnd clamp 4$",
+                     text, re.M), text
+    assert re.search(r"^\trtt\s+mean 1\.00ms\s+median \d+us\s+last 1\.00ms\s+samples 10$",
+                     text, re.M), text
+    assert re.search(r"^\tconnects\s+12\s+failed 2$", text, re.M), text
+
+
+def test_dest_show_of_an_unknown_address(pins):
+    p = pins.ctl("dest", "show", "10.1.2.3")
+    assert p.returncode == 1
+    assert p.stderr == "sluicectl: no destination entry for 10.1.2.3\n"
+
+
+def test_dest_list(pins, packet, tmp_path):
+    pins.ok("policy", "add", "10.0.0.0/8", "rate", "50mbit")
+    pins.send(packet, repeat=2)
+    other = tmp_path / "other.bin"
+    other.write_bytes(tcp_packet("10.0.0.9"))
+    pins.send(other)
+    unmatched = tmp_path / "unmatched.bin"
+    unmatched.write_bytes(tcp_packet("192.0.2.1"))
+    pins.send(unmatched)
+
+    listed = pins.ok("dest", "list")
+    assert [(d["addr"], d["entry"]["passed_pkts"]) for d in listed] == [
+        ("10.0.0.9", 1), ("10.1.2.3", 2)]
+    lines = pins.ctl("dest", "list").stdout.splitlines()
+    assert lines[0].split() == ["DEST", "POLICY", "MODE", "RATE", "TOKENS", "PASSED",
+                                "MARKED", "DROPPED", "OVERRIDE"]
+    assert lines[2].split()[:3] == ["10.1.2.3", "10.0.0.0/8", "enforce"]
+    assert lines[2].split()[5:] == ["2", "0", "0", "no"]
+
+
+# --- help and the man page ---------------------------------------------------------
+
+def man_text():
+    """The man page with roff font escapes and dashes resolved, whitespace collapsed."""
+    text = MAN_PAGE.read_text()
+    text = re.sub(r"\\f[BIRP]", "", text).replace("\\-", "-")
+    return " ".join(text.split())
+
+
+def usage_items(help_text):
+    """Each command form and definition of a help text, continuation lines joined."""
+    items = []
+    for line in help_text.splitlines():
+        line = line.removeprefix("Usage:").strip()
+        if not line:
+            continue
+        if line.startswith("sluicectl") or ":=" in line or not items:
+            items.append(line)
+        else:
+            items[-1] += " " + line
+    return [" ".join(i.split()) for i in items]
+
+
+@pytest.mark.parametrize("obj", [[], ["policy"], ["dest"], ["status"]], ids=str)
+def test_help_matches_the_man_page(obj):
+    if not SLUICECTL.exists():
+        pytest.skip(f"{SLUICECTL} is not built (run make)")
+    p = run([SLUICECTL, *obj, "help"])
+    assert p.stdout.startswith("Usage: sluicectl")
+    man = man_text()
+    for item in usage_items(p.stdout):
+        assert item in man, f"usage line not in {MAN_PAGE.name}: {item!r}"

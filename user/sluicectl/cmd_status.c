@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * sluicectl status [help]
+ *
+ * The state of the whole datapath at a glance: which ABI the pins speak,
+ * the control generation and the daemon's lease, how full the tables are
+ * (a full destination table makes the LRU evict buckets) and the global
+ * counters the programs keep.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/policy.h"
+#include "sluicectl/sluicectl.h"
+
+struct stat_name {
+	__u32 idx;
+	const char *key;   /* JSON */
+	const char *label; /* text */
+};
+
+static const struct stat_name stat_names[] = {
+	{ SLUICE_STAT_PKTS, "packets", "packets" },
+	{ SLUICE_STAT_UNPARSED, "unparsed_packets", "unparsed" },
+	{ SLUICE_STAT_UNMATCHED, "unmatched_packets", "unmatched" },
+	{ SLUICE_STAT_DEST_NEW, "dest_created", "dest created" },
+	{ SLUICE_STAT_DEST_ERR, "dest_errors", "dest errors" },
+	{ SLUICE_STAT_PACED, "pacing_updates", "pacing set" },
+	{ SLUICE_STAT_SIG_ERR, "signals_errors", "signal errors" },
+	{ SLUICE_STAT_CLAMPED, "cwnd_clamp_updates", "cwnd clamps set" },
+	{ SLUICE_STAT_CONNECT_REFUSED, "connects_refused", "connects refused" },
+};
+/* A counter added to the ABI must get a name here. */
+_Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == SLUICE_STAT_MAX,
+	       "every sluice_stat has a name");
+
+struct fill {
+	unsigned int entries;
+	unsigned int max;
+};
+
+struct status {
+	struct sluice_config cfg;
+	__u64 now;
+	size_t policies;
+	size_t policies_config;
+	struct fill dest, dest_ctl, signals;
+	__u64 counters[SLUICE_STAT_MAX];
+};
+
+static int count_config(const struct sluice_lpm_key *k, const struct sluice_policy *p,
+			void *ctx)
+{
+	struct status *st = ctx;
+
+	st->policies++;
+	if (p->flags & SLUICE_POLICY_F_CONFIG)
+		st->policies_config++;
+	return 0;
+}
+
+static int read_fill(int fd, const char *name, struct fill *f)
+{
+	int err = map_fill(fd, &f->entries, &f->max);
+
+	if (err)
+		return p_err(err, "cannot read %s: %s", name, strerror(-err));
+	return 0;
+}
+
+static int read_counters(const struct sluice_maps *m, struct status *st)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < SLUICE_STAT_MAX; i++) {
+		err = sluice_stat_read(m->stats, stat_names[i].idx, &st->counters[i]);
+		if (err)
+			return p_err(err, "cannot read %s: %s", SLUICE_MAP_STATS,
+				     strerror(-err));
+	}
+	return 0;
+}
+
+/* Gather everything; on error, one message has been printed. */
+static int status_read(const struct sluice_maps *m, struct status *st)
+{
+	int err;
+
+	memset(st, 0, sizeof(*st));
+	err = sluice_config_read(m->config, &st->cfg);
+	if (err)
+		return p_err(err, "cannot read %s: %s", SLUICE_MAP_CONFIG, strerror(-err));
+	st->now = now_mono_ns();
+	err = policy_for_each(m, count_config, st);
+	if (err)
+		return p_err(err, "cannot read policies: %s", strerror(-err));
+	err = read_fill(m->dest, SLUICE_MAP_DEST, &st->dest);
+	if (!err)
+		err = read_fill(m->dest_ctl, SLUICE_MAP_DEST_CTL, &st->dest_ctl);
+	if (!err)
+		err = read_fill(m->signals, SLUICE_MAP_SIGNALS, &st->signals);
+	if (!err)
+		err = read_counters(m, st);
+	return err;
+}
+
+static void json_add_fill(cJSON *o, const char *entries, const char *max,
+			  const struct fill *f)
+{
+	json_add_u64(o, entries, f->entries);
+	json_add_u64(o, max, f->max);
+}
+
+static cJSON *lease_json(const struct status *st)
+{
+	__u64 exp = st->cfg.lease_expires_ns;
+	cJSON *l;
+
+	if (!exp)
+		return cJSON_CreateNull();
+	l = cJSON_CreateObject();
+	json_add_u64(l, "expires_ns", exp);
+	json_add_u64(l, "remaining_ns", exp > st->now ? exp - st->now : 0);
+	cJSON_AddBoolToObject(l, "expired", exp <= st->now);
+	return l;
+}
+
+static int status_json(const struct status *st)
+{
+	cJSON *o = cJSON_CreateObject(), *c;
+	size_t i;
+
+	cJSON_AddStringToObject(o, "pin_dir", pin_dir);
+	json_add_u64(o, "abi_version", st->cfg.abi_version);
+	json_add_u64(o, "ctl_gen", st->cfg.ctl_gen);
+	cJSON_AddItemToObject(o, "lease", lease_json(st));
+	json_add_u64(o, "policies", st->policies);
+	json_add_u64(o, "policies_config", st->policies_config);
+	json_add_u64(o, "policies_cli", st->policies - st->policies_config);
+	json_add_fill(o, "dest_entries", "dest_max_entries", &st->dest);
+	json_add_fill(o, "dest_ctl_entries", "dest_ctl_max_entries", &st->dest_ctl);
+	json_add_fill(o, "signals_entries", "signals_max_entries", &st->signals);
+	c = cJSON_AddObjectToObject(o, "counters");
+	for (i = 0; i < SLUICE_STAT_MAX; i++)
+		json_add_u64(c, stat_names[i].key, st->counters[i]);
+	return json_print(o);
+}
+
+static void print_fill(const char *label, const struct fill *f)
+{
+	printf("%-18s%u / %u (%.1f%%)\n", label, f->entries, f->max,
+	       f->max ? 100.0 * f->entries / f->max : 0.0);
+}
+
+static void print_lease(const struct status *st)
+{
+	__u64 exp = st->cfg.lease_expires_ns;
+	char d[32];
+
+	if (!exp)
+		printf("%-18snone\n", "lease");
+	else if (exp > st->now)
+		printf("%-18s%s left\n", "lease", fmt_nsec(d, sizeof(d), exp - st->now));
+	else
+		printf("%-18sexpired %s ago\n", "lease", fmt_nsec(d, sizeof(d), st->now - exp));
+}
+
+static int status_text(const struct status *st)
+{
+	size_t i;
+
+	printf("%-18s%s\n", "pin dir", pin_dir);
+	printf("%-18s%u\n", "abi version", st->cfg.abi_version);
+	printf("%-18s%llu\n", "ctl gen", (unsigned long long)st->cfg.ctl_gen);
+	print_lease(st);
+	printf("%-18s%zu (%zu config, %zu cli)\n", "policies", st->policies,
+	       st->policies_config, st->policies - st->policies_config);
+	print_fill("destinations", &st->dest);
+	print_fill("overrides", &st->dest_ctl);
+	print_fill("signals", &st->signals);
+	for (i = 0; i < SLUICE_STAT_MAX; i++)
+		printf("%-18s%llu\n", stat_names[i].label,
+		       (unsigned long long)st->counters[i]);
+	return 0;
+}
+
+static int do_show(int argc, char **argv)
+{
+	struct sluice_maps m;
+	struct status st;
+	int err;
+
+	err = no_more_args(argc, argv);
+	if (!err)
+		err = pins_open(&m);
+	if (err)
+		return err;
+	err = status_read(&m, &st);
+	if (!err)
+		err = json_output ? status_json(&st) : status_text(&st);
+	sluice_maps_close(&m);
+	return err;
+}
+
+static int do_help(int argc, char **argv)
+{
+	if (json_output)
+		return json_print_null();
+	printf("Usage: sluicectl status [show]\n"
+	       "       sluicectl status help\n");
+	return 0;
+}
+
+static const struct cmd cmds[] = {
+	{ "show", do_show },
+	{ "help", do_help },
+	{ NULL, NULL },
+};
+
+int do_status(int argc, char **argv)
+{
+	return cmd_select("status", cmds, argc, argv);
+}

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * A destination as the operator sees it. An entry caches the control
+ * values of its policy (or override) as of some ctl_gen, and the BPF side
+ * re-reads them at the next packet after a change: what is shown is what
+ * the bucket uses now, and "stale" says a change still waits for that
+ * packet. Tokens and idle time are computed against CLOCK_MONOTONIC, the
+ * clock of bpf_ktime_get_ns().
+ */
+#include <stdio.h>
+
+#include "lib/addr.h"
+#include "lib/policy.h"
+#include "lib/units.h"
+#include "sluice/bucket.h"
+#include "sluicectl/sluicectl.h"
+
+/* The policy an entry belongs to; NULL once that policy is gone. */
+static const struct policy_entry *entry_policy(const struct dest_ctx *c,
+					       const struct sluice_dest *d)
+{
+	if (!(d->flags & SLUICE_DEST_F_MATCHED))
+		return NULL;
+	return policy_set_find_id(&c->policies, d->policy_id);
+}
+
+/* Bytes the bucket would admit now. Rate 0 admits nothing, whatever
+ * the depth of the bucket. */
+static __u64 entry_tokens(const struct dest_ctx *c, const struct sluice_dest *d)
+{
+	if (!d->rate_Bps)
+		return 0;
+	return sluice_bucket_tokens(d->tat_ns, c->now, d->burst_bytes, d->rate_Bps);
+}
+
+static __u64 entry_idle_ns(const struct dest_ctx *c, const struct sluice_dest *d)
+{
+	return c->now > d->last_ns ? c->now - d->last_ns : 0;
+}
+
+static cJSON *entry_json(const struct dest_ctx *c, const struct sluice_dest *d)
+{
+	const struct policy_entry *pe = entry_policy(c, d);
+	char prefix[SLUICE_ADDR_STRLEN];
+	cJSON *o = cJSON_CreateObject();
+
+	json_add_u64(o, "policy_id", d->policy_id);
+	if (pe)
+		cJSON_AddStringToObject(o, "policy_prefix",
+					format_prefix(prefix, sizeof(prefix), &pe->key));
+	else
+		cJSON_AddNullToObject(o, "policy_prefix");
+	cJSON_AddBoolToObject(o, "matched", !!(d->flags & SLUICE_DEST_F_MATCHED));
+	cJSON_AddBoolToObject(o, "from_override", !!(d->flags & SLUICE_DEST_F_OVERRIDE));
+	cJSON_AddBoolToObject(o, "ctl_stale", d->ctl_gen != c->ctl_gen);
+	cJSON_AddStringToObject(o, "mode", mode_name(d->mode));
+	json_add_u64(o, "rate_bps", rate_bps(d->rate_Bps));
+	json_add_u64(o, "burst_bytes", d->burst_bytes);
+	json_add_u64(o, "ecn_threshold_bytes", d->mark_thresh);
+	json_add_u64(o, "cwnd_clamp_segs", d->cwnd_clamp);
+	json_add_u64(o, "tokens_bytes", entry_tokens(c, d));
+	json_add_u64(o, "idle_ns", entry_idle_ns(c, d));
+	json_add_u64(o, "passed_pkts", d->passed_pkts);
+	json_add_u64(o, "passed_bytes", d->passed_bytes);
+	json_add_u64(o, "marked_pkts", d->marked_pkts);
+	json_add_u64(o, "marked_bytes", d->marked_bytes);
+	json_add_u64(o, "dropped_pkts", d->dropped_pkts);
+	json_add_u64(o, "dropped_bytes", d->dropped_bytes);
+	return o;
+}
+
+static cJSON *override_json(const struct sluice_dest_ctl *o)
+{
+	cJSON *j = cJSON_CreateObject();
+
+	json_add_u64(j, "rate_bps", rate_bps(o->rate_Bps));
+	json_add_u64(j, "burst_bytes", o->burst_bytes);
+	json_add_u64(j, "ecn_threshold_bytes", o->mark_thresh);
+	json_add_u64(j, "cwnd_clamp_segs", o->cwnd_clamp);
+	return j;
+}
+
+static void json_add_opt_u64(cJSON *o, const char *key, int err, unsigned long long v)
+{
+	if (err)
+		cJSON_AddNullToObject(o, key);
+	else
+		json_add_u64(o, key, v);
+}
+
+static cJSON *signals_json(const struct sluice_signals *s)
+{
+	unsigned long long mean = 0, median = 0;
+	int no_mean = rtt_mean_us(s, &mean), no_median = rtt_median_us(s, &median);
+	cJSON *j = cJSON_CreateObject();
+
+	json_add_u64(j, "conns_active", s->conns_active);
+	json_add_u64(j, "conns_opened", s->conns_opened);
+	json_add_u64(j, "conns_closed", s->conns_closed);
+	json_add_u64(j, "connects", s->connects);
+	json_add_u64(j, "connect_fails", s->connect_fails);
+	json_add_u64(j, "rtt_samples", s->rtt_samples);
+	json_add_opt_u64(j, "rtt_mean_us", no_mean, mean);
+	json_add_opt_u64(j, "rtt_median_us", no_median, median);
+	json_add_opt_u64(j, "rtt_last_us", !s->rtt_samples, s->rtt_last_us);
+	json_add_u64(j, "retrans_segs", s->retrans);
+	json_add_u64(j, "rtos", s->rtos);
+	json_add_u64(j, "bytes_acked", s->bytes_acked);
+	return j;
+}
+
+cJSON *dest_view_json(const struct dest_ctx *c, const struct dest_view *v)
+{
+	char addr[SLUICE_ADDR_STRLEN];
+	cJSON *o = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(o, "addr", format_addr(addr, sizeof(addr), &v->addr));
+	cJSON_AddItemToObject(o, "entry", v->has_entry ? entry_json(c, &v->entry)
+						       : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "override", v->has_override ? override_json(&v->ovr)
+							     : cJSON_CreateNull());
+	cJSON_AddItemToObject(o, "signals", v->has_signals ? signals_json(&v->sig)
+							   : cJSON_CreateNull());
+	return o;
+}
+
+static void show_policy(const struct dest_ctx *c, const struct sluice_dest *d)
+{
+	const struct policy_entry *pe = entry_policy(c, d);
+	char prefix[SLUICE_ADDR_STRLEN];
+
+	if (pe)
+		printf("\tpolicy    %s (id %u)\n",
+		       format_prefix(prefix, sizeof(prefix), &pe->key), d->policy_id);
+	else if (d->flags & SLUICE_DEST_F_MATCHED)
+		printf("\tpolicy    id %u, since removed\n", d->policy_id);
+	else
+		printf("\tpolicy    none (passes unregulated)\n");
+	if (d->flags & SLUICE_DEST_F_MATCHED)
+		printf("\tmode      %s%s\n", mode_name(d->mode),
+		       d->flags & SLUICE_DEST_F_OVERRIDE ? ", values from override" : "");
+	if (d->ctl_gen != c->ctl_gen)
+		printf("\tcontrol   stale, refreshed at the next packet\n");
+}
+
+/* "4" segments, or "none" for 0, which sets no clamp. */
+static char *fmt_clamp(char *buf, size_t len, __u32 segs)
+{
+	if (segs)
+		snprintf(buf, len, "%u", segs);
+	else
+		snprintf(buf, len, "none");
+	return buf;
+}
+
+static void show_entry(const struct dest_ctx *c, const struct sluice_dest *d)
+{
+	char rate[32], burst[32], ecn[32], clamp[16], tokens[32], idle[32];
+
+	show_policy(c, d);
+	printf("\trate      %s  burst %s  ecn %s  cwnd clamp %s\n",
+	       format_rate(rate, sizeof(rate), d->rate_Bps),
+	       format_size(burst, sizeof(burst), d->burst_bytes),
+	       format_size(ecn, sizeof(ecn), d->mark_thresh),
+	       fmt_clamp(clamp, sizeof(clamp), d->cwnd_clamp));
+	printf("\ttokens    %s\n", format_size(tokens, sizeof(tokens), entry_tokens(c, d)));
+	printf("\tpassed    %llu bytes  %llu pkts\n",
+	       (unsigned long long)d->passed_bytes, (unsigned long long)d->passed_pkts);
+	printf("\tmarked    %llu bytes  %llu pkts\n",
+	       (unsigned long long)d->marked_bytes, (unsigned long long)d->marked_pkts);
+	printf("\tdropped   %llu bytes  %llu pkts\n",
+	       (unsigned long long)d->dropped_bytes, (unsigned long long)d->dropped_pkts);
+	printf("\tidle      %s\n", fmt_nsec(idle, sizeof(idle), entry_idle_ns(c, d)));
+}
+
+static void show_override(const struct sluice_dest_ctl *o)
+{
+	char rate[32], burst[32], ecn[32], clamp[16];
+
+	printf("\toverride  rate %s  burst %s  ecn %s  cwnd clamp %s\n",
+	       format_rate(rate, sizeof(rate), o->rate_Bps),
+	       format_size(burst, sizeof(burst), o->burst_bytes),
+	       format_size(ecn, sizeof(ecn), o->mark_thresh),
+	       fmt_clamp(clamp, sizeof(clamp), o->cwnd_clamp));
+}
+
+static void show_rtt(const struct sluice_signals *s)
+{
+	char mean[32], median[32], last[32];
+	unsigned long long us;
+
+	if (!s->rtt_samples) {
+		printf("\trtt       no samples\n");
+		return;
+	}
+	rtt_mean_us(s, &us);
+	fmt_usec(mean, sizeof(mean), us);
+	if (rtt_median_us(s, &us))
+		snprintf(median, sizeof(median), "-");
+	else
+		fmt_usec(median, sizeof(median), us);
+	printf("\trtt       mean %s  median %s  last %s  samples %llu\n", mean, median,
+	       fmt_usec(last, sizeof(last), s->rtt_last_us),
+	       (unsigned long long)s->rtt_samples);
+}
+
+static void show_signals(const struct sluice_signals *s)
+{
+	printf("\tconns     active %u  opened %llu  closed %llu\n", s->conns_active,
+	       (unsigned long long)s->conns_opened, (unsigned long long)s->conns_closed);
+	printf("\tconnects  %llu  failed %llu\n", (unsigned long long)s->connects,
+	       (unsigned long long)s->connect_fails);
+	show_rtt(s);
+	printf("\tretrans   %llu segs  rtos %llu\n", (unsigned long long)s->retrans,
+	       (unsigned long long)s->rtos);
+	printf("\tacked     %llu bytes\n", (unsigned long long)s->bytes_acked);
+}
+
+void dest_view_text(const struct dest_ctx *c, const struct dest_view *v)
+{
+	char addr[SLUICE_ADDR_STRLEN];
+
+	printf("%s\n", format_addr(addr, sizeof(addr), &v->addr));
+	if (v->has_entry)
+		show_entry(c, &v->entry);
+	else
+		printf("\tentry     none\n");
+	if (v->has_override)
+		show_override(&v->ovr);
+	else
+		printf("\toverride  none\n");
+	if (v->has_signals)
+		show_signals(&v->sig);
+	else
+		printf("\tsignals   none\n");
+}
+
+/* One line of "dest list": counters in packets, "show" has the bytes. */
+int dest_list_row(struct table *t, const struct dest_ctx *c, const struct dest_view *v)
+{
+	char addr[SLUICE_ADDR_STRLEN], prefix[SLUICE_ADDR_STRLEN], rate[32], tokens[32];
+	char passed[24], marked[24], dropped[24];
+	const struct sluice_dest *d = &v->entry;
+	const struct policy_entry *pe = entry_policy(c, d);
+	const char *row[9];
+
+	snprintf(passed, sizeof(passed), "%llu", (unsigned long long)d->passed_pkts);
+	snprintf(marked, sizeof(marked), "%llu", (unsigned long long)d->marked_pkts);
+	snprintf(dropped, sizeof(dropped), "%llu", (unsigned long long)d->dropped_pkts);
+	row[0] = format_addr(addr, sizeof(addr), &v->addr);
+	row[1] = pe ? format_prefix(prefix, sizeof(prefix), &pe->key) : "-";
+	row[2] = pe ? mode_name(d->mode) : "-";
+	row[3] = format_rate(rate, sizeof(rate), d->rate_Bps);
+	row[4] = format_size(tokens, sizeof(tokens), entry_tokens(c, d));
+	row[5] = passed;
+	row[6] = marked;
+	row[7] = dropped;
+	row[8] = v->has_override ? "yes" : "no";
+	return table_add(t, row);
+}
+
