@@ -9,6 +9,7 @@
 
 #include "lib/tc_egress.h"
 #include "lib/sockops.h"
+#include "lib/connect.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -22,4 +23,16 @@ SEC("sockops")
 int sluice_sockops(struct bpf_sock_ops *ops)
 {
 	return sockops(ops);
+}
+
+SEC("cgroup/connect4")
+int sluice_connect4(struct bpf_sock_addr *ctx)
+{
+	return connect4(ctx);
+}
+
+SEC("cgroup/connect6")
+int sluice_connect6(struct bpf_sock_addr *ctx)
+{
+	return connect6(ctx);
 }

@@ -14,6 +14,8 @@
 #define ETH_HLEN     14
 #define VLAN_HLEN    4
 
+#define SOCK_STREAM 1
+
 #define AF_INET  2
 #define AF_INET6 10
 

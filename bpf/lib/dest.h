@@ -35,6 +35,9 @@ static __always_inline void dest_apply_ctl(struct sluice_dest *d,
 	d->burst_bytes = burst;
 	d->mark_thresh = mark;
 	d->cwnd_clamp = ovr ? ovr->cwnd_clamp : 0;
+	d->breaker = ovr ? ovr->breaker : SLUICE_BREAKER_CLOSED;
+	d->ladder = ovr ? ovr->ladder : 0;
+	d->probe_gap_ns = ovr ? ovr->probe_gap_ns : 0;
 	d->ns_per_byte_q16 = sluice_ns_per_byte_q16(rate);
 	d->burst_ns = sluice_bytes_to_ns(burst, rate);
 	d->mark_ns = sluice_bytes_to_ns(mark, rate);

@@ -45,6 +45,15 @@ struct {
 	__type(value, struct sluice_signals);
 } sluice_signals SEC(".maps");
 
+/* Written by sluiced only; here so that it is created, pinned and typed
+ * with the rest. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SLUICE_EVENTS_MAX);
+	__type(key, __u32);
+	__type(value, struct sluice_event);
+} sluice_events SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SLUICE_STAT_MAX);

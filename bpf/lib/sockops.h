@@ -17,6 +17,9 @@
 #include "parse.h"
 #include "sluice/rtt_hist.h"
 
+/* tcp_sock's chrono counters run in jiffies. */
+extern int CONFIG_HZ __kconfig __weak;
+
 /* Per-segment headers that pacing does not count but the wire does. */
 #define WIRE_OVERHEAD_V4 (14 + 20 + 32)
 #define WIRE_OVERHEAD_V6 (14 + 40 + 32)
@@ -115,6 +118,59 @@ static __always_inline __u32 busy_conns(struct sluice_signals *s, struct sluice_
 	return cur ? cur : 1;
 }
 
+/*
+ * Bound what each connection may have in flight. A window, unlike a rate,
+ * bounds what can sit in the bottleneck's queue. 0 from the daemon means
+ * no clamp, which is restored as an effectively unlimited one.
+ */
+static __always_inline void clamp_apply(struct bpf_sock_ops *ops, struct sluice_sk *st,
+					const struct sluice_dest *d)
+{
+	__u32 want = d && d->mode == SLUICE_MODE_ENFORCE ? d->cwnd_clamp : 0;
+	int val = want ? (int)want : 0x7fffffff;
+
+	if (want == st->cwnd_clamp)
+		return;
+	if (bpf_setsockopt(ops, SOL_TCP, TCP_BPF_SNDCWND_CLAMP, &val, sizeof(val)))
+		return;
+	st->cwnd_clamp = want;
+	stat_inc(SLUICE_STAT_CLAMPED);
+}
+
+/* What the receiver tells us: deliveries, CE echoes, window stalls. */
+static __always_inline void receiver_signals(struct bpf_sock *sk, struct sluice_sk *st,
+					     struct sluice_signals *s)
+{
+	struct bpf_tcp_sock *tp = bpf_tcp_sock(sk);
+	struct tcp_sock *tcp;
+	__u32 v, hz = CONFIG_HZ ? CONFIG_HZ : 1000;
+
+	if (tp) {
+		v = tp->delivered;
+		if (v != st->last_delivered)
+			__sync_fetch_and_add(&s->delivered_pkts, v - st->last_delivered);
+		st->last_delivered = v;
+		v = tp->delivered_ce;
+		if (v != st->last_delivered_ce)
+			__sync_fetch_and_add(&s->delivered_ce, v - st->last_delivered_ce);
+		st->last_delivered_ce = v;
+	}
+	tcp = bpf_skc_to_tcp_sock(sk);
+	if (!tcp)
+		return;
+	if (tcp->snd_wnd == 0)
+		__sync_fetch_and_add(&s->zero_wnd_acks, 1);
+	/* chrono_stat only grows when the chrono type changes: add the
+	 * stall in progress, so a receiver that stays stalled still shows. */
+	v = tcp->chrono_stat[TCP_CHRONO_RWND_LIMITED - 1];
+	if (tcp->chrono_type == TCP_CHRONO_RWND_LIMITED)
+		v += (__u32)bpf_jiffies64() - tcp->chrono_start;
+	if (v > st->last_rwnd_jiffies && st->last_rwnd_jiffies)
+		__sync_fetch_and_add(&s->rwnd_limited_us,
+				     (__u64)(v - st->last_rwnd_jiffies) * 1000000 / hz);
+	st->last_rwnd_jiffies = v ? v : 1;
+}
+
 static __always_inline void on_connect(struct bpf_sock_ops *ops, struct sluice_sk *st)
 {
 	struct sluice_signals *s;
@@ -151,9 +207,24 @@ static __always_inline void on_established(struct bpf_sock_ops *ops, struct slui
 				       BPF_SOCK_OPS_RTO_CB_FLAG |
 				       BPF_SOCK_OPS_STATE_CB_FLAG);
 	pacing_apply(ops, st, d, conns);
+	clamp_apply(ops, st, d);
 }
 
-static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct sluice_sk *st)
+/* Ask for ECN on connections to limited destinations, so the bucket's CE
+ * marks reach congestion controls that react to them before any drop. */
+static __always_inline int needs_ecn(struct bpf_sock_ops *ops)
+{
+	struct sluice_addr a;
+	struct sluice_dest *d;
+
+	if (sk_dst(ops, &a) < 0)
+		return 0;
+	d = dest_get(&a);
+	return d && d->mode == SLUICE_MODE_ENFORCE;
+}
+
+static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk,
+				   struct sluice_sk *st)
 {
 	struct sluice_dest *d = dest_get(&st->dst);
 	struct sluice_signals *s = signals_get(&st->dst);
@@ -175,9 +246,11 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct sluice_sk *s
 			__sync_fetch_and_add(&s->bytes_acked, acked - st->last_bytes_acked);
 		/* RTT samples come from ACKs of new data: the socket is busy. */
 		conns = busy_conns(s, st, bpf_ktime_get_ns());
+		receiver_signals(sk, st, s);
 	}
 	st->last_bytes_acked = acked;
 	pacing_apply(ops, st, d, conns);
+	clamp_apply(ops, st, d);
 }
 
 static __always_inline void on_state(struct bpf_sock_ops *ops, struct sluice_sk *st)
@@ -220,6 +293,9 @@ static __always_inline int sockops(struct bpf_sock_ops *ops)
 	if (!sk)
 		return 1;
 	switch (op) {
+	case BPF_SOCK_OPS_NEEDS_ECN:
+		ops->reply = needs_ecn(ops);
+		return 1;
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
 		st = bpf_sk_storage_get(&sluice_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
@@ -242,7 +318,7 @@ static __always_inline int sockops(struct bpf_sock_ops *ops)
 	if (!st)
 		return 1;
 	if (op == BPF_SOCK_OPS_RTT_CB)
-		on_rtt(ops, st);
+		on_rtt(ops, sk, st);
 	else if (op == BPF_SOCK_OPS_STATE_CB)
 		on_state(ops, st);
 	else

@@ -28,6 +28,7 @@
 #define SLUICE_MAP_DEST_CTL "sluice_dest_ctl"
 #define SLUICE_MAP_SIGNALS  "sluice_signals"
 #define SLUICE_MAP_STATS    "sluice_stats"
+#define SLUICE_MAP_EVENTS   "sluice_events"
 
 #define SLUICE_PIN_DIR_DEFAULT "/sys/fs/bpf/sluice"
 
@@ -62,7 +63,23 @@ enum sluice_policy_flags {
 
 /* Controllers (part of the policy so that a policy names its own law). */
 enum sluice_controller {
-	SLUICE_CTRL_STATIC = 0,
+	SLUICE_CTRL_STATIC = 0,   /* the rate is what the operator set */
+	SLUICE_CTRL_AIMD = 1,     /* additive increase, cut on loss */
+	SLUICE_CTRL_GRADIENT = 2, /* delay gradient with loss, ECN, rwnd: default */
+	SLUICE_CTRL_MAX,
+};
+
+/* What the datapath does when the daemon's lease lapses. */
+enum sluice_fail_mode {
+	SLUICE_FAIL_CLOSED = 0, /* keep the last rates */
+	SLUICE_FAIL_OPEN = 1,   /* stop limiting */
+};
+
+/* Circuit breaker states, per destination. */
+enum sluice_breaker {
+	SLUICE_BREAKER_CLOSED = 0,
+	SLUICE_BREAKER_OPEN = 1,      /* new connects fail fast, but probes */
+	SLUICE_BREAKER_HALF_OPEN = 2, /* probes decide */
 };
 
 /*
@@ -80,9 +97,36 @@ struct sluice_policy {
 	__u16 mode;        /* enum sluice_mode */
 	__u16 flags;       /* enum sluice_policy_flags */
 	__u8 controller;   /* enum sluice_controller */
-	__u8 pad[7];
+	__u8 fail_mode;    /* enum sluice_fail_mode */
+	__u8 pad[6];
 };
 _Static_assert(sizeof(struct sluice_policy) == 48, "sluice_policy layout");
+
+/* Why a control value is what it is; carried in dest_ctl and in events. */
+enum sluice_reason {
+	SLUICE_REASON_NONE = 0,
+	SLUICE_REASON_POLICY,      /* the policy's own values */
+	SLUICE_REASON_PROBE,       /* raised: no pressure and demand for more */
+	SLUICE_REASON_HOLD,        /* kept: no pressure, but not using what it has */
+	SLUICE_REASON_DELAY,       /* cut: queueing delay above target */
+	SLUICE_REASON_LOSS,        /* cut: retransmissions */
+	SLUICE_REASON_RTO,         /* cut: retransmission timeout */
+	SLUICE_REASON_ECN,         /* cut: congestion experienced echoed */
+	SLUICE_REASON_RWND,        /* cut: the receiver is not reading */
+	SLUICE_REASON_FLOOR,       /* held at the policy's floor */
+	SLUICE_REASON_CEILING,     /* held at the policy's ceiling */
+	SLUICE_REASON_CONNECT_FAIL,/* breaker: consecutive failed connects */
+	SLUICE_REASON_TIMEOUTS,    /* breaker: consecutive timeouts */
+	SLUICE_REASON_FAIL_RATIO,  /* breaker: too many failures in the window */
+	SLUICE_REASON_SATURATED,   /* breaker: pressure pinned at 1 at the floor */
+	SLUICE_REASON_PROBES_OK,   /* breaker: half-open probes succeeded */
+	SLUICE_REASON_PROBES_FAILED,
+	SLUICE_REASON_COOLDOWN,    /* breaker: open time over, probing */
+	SLUICE_REASON_CAP,         /* breaker: too many destinations open */
+	SLUICE_REASON_PRESSURE,    /* ladder: pressure moved it */
+	SLUICE_REASON_LEASE,       /* the daemon's lease lapsed */
+	SLUICE_REASON_MAX,
+};
 
 /*
  * A per-destination override of the policy's control values, written by
@@ -93,10 +137,15 @@ struct sluice_dest_ctl {
 	__u64 rate_Bps;
 	__u32 burst_bytes;
 	__u32 mark_thresh;
-	__u32 cwnd_clamp;  /* segments per connection, 0 = none */
+	__u32 cwnd_clamp;     /* segments per connection, 0 = none */
+	__u16 pressure_milli; /* 0..1000; shown, not acted on by BPF */
+	__u8 breaker;         /* enum sluice_breaker */
+	__u8 ladder;          /* degradation step, 0 = none */
+	__u64 probe_gap_ns;   /* breaker not closed: one new connect per gap */
+	__u32 reason;         /* enum sluice_reason of the last change */
 	__u32 pad;
 };
-_Static_assert(sizeof(struct sluice_dest_ctl) == 24, "sluice_dest_ctl layout");
+_Static_assert(sizeof(struct sluice_dest_ctl) == 40, "sluice_dest_ctl layout");
 
 /*
  * Global settings, one entry. ctl_gen moves whenever any control value
@@ -141,8 +190,13 @@ struct sluice_dest {
 	__u32 cwnd_clamp;
 	__u16 mode;
 	__u16 flags;     /* enum sluice_dest_flags */
-	__u32 pad;
+	__u8 breaker;    /* enum sluice_breaker, from dest_ctl */
+	__u8 ladder;
+	__u16 pad;
 	__u64 last_ns;   /* last packet seen */
+	__u64 probe_gap_ns;
+	__u64 connect_tat_ns; /* admits probe connects while the breaker is not closed */
+	__u64 connects_refused;
 	/* counters */
 	__u64 passed_pkts;  /* includes the marked ones */
 	__u64 passed_bytes; /* bytes on the wire */
@@ -151,7 +205,7 @@ struct sluice_dest {
 	__u64 dropped_pkts;
 	__u64 dropped_bytes;
 };
-_Static_assert(sizeof(struct sluice_dest) == 128, "sluice_dest layout");
+_Static_assert(sizeof(struct sluice_dest) == 152, "sluice_dest layout");
 
 #define SLUICE_BUSY_EPOCH_NS 100000000ULL /* 100 ms */
 
@@ -185,10 +239,45 @@ struct sluice_signals {
 	__u64 busy_epoch;
 	__u32 busy_now;
 	__u32 busy_prev;
+	/* What the receiver says (from tcp_sock): */
+	__u64 delivered_pkts;  /* segments delivered */
+	__u64 delivered_ce;    /* of them, echoed as CE-marked (ECN) */
+	__u64 rwnd_limited_us; /* time senders were limited by the receive window */
+	__u64 zero_wnd_acks;   /* ACKs that closed the receive window */
 	__u32 rtt_hist[SLUICE_RTT_BUCKETS];
 };
-_Static_assert(sizeof(struct sluice_signals) == 96 + SLUICE_RTT_BUCKETS * 4,
+_Static_assert(sizeof(struct sluice_signals) == 128 + SLUICE_RTT_BUCKETS * 4,
 	       "sluice_signals layout");
+
+enum sluice_event_kind {
+	SLUICE_EV_RATE = 1,    /* old/new: bytes per second */
+	SLUICE_EV_BREAKER = 2, /* old/new: enum sluice_breaker */
+	SLUICE_EV_LADDER = 3,  /* old/new: degradation step */
+};
+
+#define SLUICE_EVENTS_MAX 1024
+
+/*
+ * The decision log (BPF_MAP_TYPE_ARRAY used as a ring, written by sluiced):
+ * slot seq % SLUICE_EVENTS_MAX holds event seq. Every rate change,
+ * breaker transition and ladder step, with its reason and the signals
+ * that led to it. A reader follows it by sequence number.
+ */
+struct sluice_event {
+	__u64 seq;             /* 0 = empty slot */
+	__u64 time_ns;         /* CLOCK_REALTIME */
+	struct sluice_addr addr;
+	__u32 kind;            /* enum sluice_event_kind */
+	__u32 reason;          /* enum sluice_reason */
+	__u64 old_value;
+	__u64 new_value;
+	__u32 pressure_milli;
+	__u32 rtt_us;          /* median RTT over the interval */
+	__u32 base_rtt_us;     /* the path's RTT without queueing */
+	__u32 loss_permille;
+	__u64 delivered_Bps;
+};
+_Static_assert(sizeof(struct sluice_event) == 80, "sluice_event layout");
 
 /* Global counters (BPF_MAP_TYPE_PERCPU_ARRAY), one slot each. */
 enum sluice_stat {
@@ -199,6 +288,8 @@ enum sluice_stat {
 	SLUICE_STAT_DEST_ERR,     /* could not create an entry: passed */
 	SLUICE_STAT_PACED,        /* pacing rates set on sockets */
 	SLUICE_STAT_SIG_ERR,      /* could not create a signals entry */
+	SLUICE_STAT_CLAMPED,      /* cwnd clamps set on sockets */
+	SLUICE_STAT_CONNECT_REFUSED, /* connects failed fast by an open breaker */
 	SLUICE_STAT_MAX,
 };
 
@@ -212,7 +303,11 @@ struct sluice_sk {
 	__u8 counted;      /* counted in conns_active */
 	__u8 pad[3];
 	__u64 busy_epoch;  /* last epoch this socket was counted busy in */
+	__u32 last_delivered;
+	__u32 last_delivered_ce;
+	__u32 last_rwnd_jiffies;
+	__u32 pad2;
 };
-_Static_assert(sizeof(struct sluice_sk) == 48, "sluice_sk layout");
+_Static_assert(sizeof(struct sluice_sk) == 64, "sluice_sk layout");
 
 #endif /* SLUICE_ABI_H */

@@ -33,6 +33,7 @@ static const struct map_spec specs[] = {
 	SPEC(signals, SLUICE_MAP_SIGNALS, BPF_MAP_TYPE_LRU_HASH,
 	     sizeof(struct sluice_addr), sizeof(struct sluice_signals)),
 	SPEC(stats, SLUICE_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8),
+	SPEC(events, SLUICE_MAP_EVENTS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct sluice_event)),
 };
 
 static int *slot(struct sluice_maps *m, const struct map_spec *s)

@@ -18,9 +18,10 @@ struct sluice_maps {
 	int dest_ctl;
 	int signals;
 	int stats;
+	int events;
 };
 
-#define SLUICE_MAPS_INIT { -1, -1, -1, -1, -1, -1 }
+#define SLUICE_MAPS_INIT { -1, -1, -1, -1, -1, -1, -1 }
 
 /*
  * Open all pinned maps under pin_dir. Returns 0, -ENOENT when nothing is

@@ -35,12 +35,17 @@ int tc_attach(const char *ifname, int prog_fd)
 	if (idx < 0)
 		return idx;
 	hook.ifindex = idx;
-	err = bpf_tc_hook_create(&hook);
-	if (err && err != -EEXIST) {
-		log_warnx("create clsact on %s: %s", ifname, strerror(-err));
-		return err;
-	}
+	/* Most starts find clsact in place (ours from a previous run, or
+	 * another tool's): try the filter first, create the qdisc if needed. */
 	err = bpf_tc_attach(&hook, &opts);
+	if (err) {
+		err = bpf_tc_hook_create(&hook);
+		if (err && err != -EEXIST) {
+			log_warnx("create clsact on %s: %s", ifname, strerror(-err));
+			return err;
+		}
+		err = bpf_tc_attach(&hook, &opts);
+	}
 	if (err) {
 		log_warnx("attach TC egress on %s: %s", ifname, strerror(-err));
 		return err;
@@ -118,9 +123,9 @@ int cgroup2_root(char *buf, size_t len)
 	return err;
 }
 
-static int link_pin_path(char *buf, size_t len, const char *pin_dir)
+static int link_pin_path(char *buf, size_t len, const char *pin_dir, const char *name)
 {
-	if (snprintf(buf, len, "%s/%s", pin_dir, SLUICE_LINK_SOCKOPS) >= (int)len)
+	if (snprintf(buf, len, "%s/%s", pin_dir, name) >= (int)len)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -144,13 +149,14 @@ static int link_reuse(const char *path, __u64 cgroup_id, int prog_fd)
 	return err ? -errno : 0;
 }
 
-int cgroup_attach(const char *cgroup, int prog_fd, const char *pin_dir)
+int cgroup_attach(const char *cgroup, int prog_fd, enum bpf_attach_type type,
+		  const char *pin_dir, const char *link_name)
 {
 	char path[PATH_MAX];
 	struct stat st;
 	int cg_fd, fd, err;
 
-	err = link_pin_path(path, sizeof(path), pin_dir);
+	err = link_pin_path(path, sizeof(path), pin_dir, link_name);
 	if (err)
 		return err;
 	cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -162,15 +168,15 @@ int cgroup_attach(const char *cgroup, int prog_fd, const char *pin_dir)
 	/* On cgroup v2 a cgroup's id is its directory's inode number. */
 	err = link_reuse(path, st.st_ino, prog_fd);
 	if (err == 0) {
-		log_info("took over sock_ops link on %s", cgroup);
+		log_info("took over %s on %s", link_name, cgroup);
 		goto out;
 	}
 	if (err == -ESTALE && unlink(path) == 0)
-		log_info("replaced sock_ops link that served another cgroup");
-	fd = bpf_link_create(prog_fd, cg_fd, BPF_CGROUP_SOCK_OPS, NULL);
+		log_info("replaced %s, which served another cgroup", link_name);
+	fd = bpf_link_create(prog_fd, cg_fd, type, NULL);
 	if (fd < 0) {
 		err = -errno;
-		log_warn("attach sock_ops to %s", cgroup);
+		log_warn("attach %s to %s", link_name, cgroup);
 		goto out;
 	}
 	err = bpf_obj_pin(fd, path) ? -errno : 0;
@@ -178,17 +184,17 @@ int cgroup_attach(const char *cgroup, int prog_fd, const char *pin_dir)
 	if (err)
 		log_warnx("pin sock_ops link at %s: %s", path, strerror(-err));
 	else
-		log_info("attached sock_ops on %s", cgroup);
+		log_info("attached %s on %s", link_name, cgroup);
 out:
 	if (cg_fd >= 0)
 		close(cg_fd);
 	return err;
 }
 
-int cgroup_detach(const char *pin_dir)
+int cgroup_detach(const char *pin_dir, const char *link_name)
 {
 	char path[PATH_MAX];
-	int err = link_pin_path(path, sizeof(path), pin_dir);
+	int err = link_pin_path(path, sizeof(path), pin_dir, link_name);
 
 	if (err)
 		return err;
@@ -198,6 +204,6 @@ int cgroup_detach(const char *pin_dir)
 		log_warn("remove %s", path);
 		return -errno;
 	}
-	log_info("detached sock_ops");
+	log_info("detached %s", link_name);
 	return 0;
 }

@@ -9,11 +9,14 @@
 #define SLUICED_ATTACH_H
 
 #include <stddef.h>
+#include <linux/bpf.h>
 
 /* Our filter's place on clsact egress: fixed, so it is found again. */
 #define SLUICE_TC_HANDLE 0x51
 #define SLUICE_TC_PRIO   0x5100
-#define SLUICE_LINK_SOCKOPS "sluice_sockops_link"
+#define SLUICE_LINK_SOCKOPS  "sluice_sockops_link"
+#define SLUICE_LINK_CONNECT4 "sluice_connect4_link"
+#define SLUICE_LINK_CONNECT6 "sluice_connect6_link"
 #define SLUICE_TC_PROG_NAME "sluice_tc_egres" /* the kernel keeps 15 chars */
 
 /* Attach or replace our TC egress filter on ifname. 0 or -errno. */
@@ -24,10 +27,11 @@ int tc_detach(const char *ifname);
 
 /* The cgroup v2 mount point, from /proc/self/mountinfo. */
 int cgroup2_root(char *buf, size_t len);
-/* Attach sock_ops to cgroup through a link pinned in pin_dir, or point the
- * pinned link at prog_fd when it already exists for that cgroup. */
-int cgroup_attach(const char *cgroup, int prog_fd, const char *pin_dir);
+/* Attach a cgroup program through a link pinned as pin_dir/link_name, or
+ * point that pinned link at prog_fd when it already serves this cgroup. */
+int cgroup_attach(const char *cgroup, int prog_fd, enum bpf_attach_type type,
+		  const char *pin_dir, const char *link_name);
 /* Unpin the link, which detaches it once nothing else holds it. */
-int cgroup_detach(const char *pin_dir);
+int cgroup_detach(const char *pin_dir, const char *link_name);
 
 #endif

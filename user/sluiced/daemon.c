@@ -85,6 +85,50 @@ static int apply_ifaces(struct daemon *d, const struct sluiced_config *c)
 	return first_err;
 }
 
+/* The cgroup programs: TCP pacing and signals, and fail-fast connects. */
+static const struct {
+	const char *link;
+	enum bpf_attach_type type;
+} cgroup_progs[] = {
+	{ SLUICE_LINK_SOCKOPS, BPF_CGROUP_SOCK_OPS },
+	{ SLUICE_LINK_CONNECT4, BPF_CGROUP_INET4_CONNECT },
+	{ SLUICE_LINK_CONNECT6, BPF_CGROUP_INET6_CONNECT },
+};
+
+static int cgroup_prog_fd(const struct daemon *d, enum bpf_attach_type type)
+{
+	switch (type) {
+	case BPF_CGROUP_SOCK_OPS:
+		return bpf_program__fd(d->ld.skel->progs.sluice_sockops);
+	case BPF_CGROUP_INET4_CONNECT:
+		return bpf_program__fd(d->ld.skel->progs.sluice_connect4);
+	default:
+		return bpf_program__fd(d->ld.skel->progs.sluice_connect6);
+	}
+}
+
+static void cgroup_detach_all(const char *pin_dir)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(cgroup_progs) / sizeof(cgroup_progs[0]); i++)
+		cgroup_detach(pin_dir, cgroup_progs[i].link);
+}
+
+static int cgroup_attach_all(const struct daemon *d, const char *cgroup, const char *pin_dir)
+{
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(cgroup_progs) / sizeof(cgroup_progs[0]); i++) {
+		err = cgroup_attach(cgroup, cgroup_prog_fd(d, cgroup_progs[i].type),
+				    cgroup_progs[i].type, pin_dir, cgroup_progs[i].link);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 static int apply_cgroup(struct daemon *d, const struct sluiced_config *c)
 {
 	char target[PATH_MAX];
@@ -98,12 +142,11 @@ static int apply_cgroup(struct daemon *d, const struct sluiced_config *c)
 	if (!strcmp(target, d->attached_cgroup))
 		return 0;
 	if (!target[0]) {
-		cgroup_detach(c->pin_dir);
+		cgroup_detach_all(c->pin_dir);
 		d->attached_cgroup[0] = '\0';
 		return 0;
 	}
-	err = cgroup_attach(target, bpf_program__fd(d->ld.skel->progs.sluice_sockops),
-			    c->pin_dir);
+	err = cgroup_attach_all(d, target, c->pin_dir);
 	if (err)
 		return err;
 	snprintf(d->attached_cgroup, sizeof(d->attached_cgroup), "%s", target);
@@ -202,7 +245,7 @@ void daemon_stop(struct daemon *d)
 		tc_detach(d->attached_ifaces[i]);
 	d->n_attached = 0;
 	if (d->attached_cgroup[0])
-		cgroup_detach(d->cfg.pin_dir);
+		cgroup_detach_all(d->cfg.pin_dir);
 	d->attached_cgroup[0] = '\0';
 	signal_reader_free(d->signals);
 	d->signals = NULL;
@@ -218,8 +261,6 @@ int daemon_uninstall(const struct sluiced_config *c)
 		if (err == -ENOENT)
 			log_info("no sluice filter on %s", c->ifaces[i]);
 	}
-	err = cgroup_detach(c->pin_dir);
-	if (err && err != -ENOENT)
-		return err;
+	cgroup_detach_all(c->pin_dir);
 	return loader_unpin_all(c->pin_dir);
 }
