@@ -102,7 +102,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 PROG_BINS := $(patsubst tests/prog/%.c,$(OUT)/tests/%,$(PROG_SRCS))
 TEST_HDRS := $(wildcard tests/prog/*.h) $(wildcard tests/unit/*.h)
 
-$(OUT)/tests/test_%: tests/unit/test_%.c $(LIB) $(LIB_HDRS) | $(OUT)/tests
+$(OUT)/tests/test_%: tests/unit/test_%.c $(LIB) $(LIB_HDRS) $(TEST_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LIB) $(USER_LDLIBS) -lcmocka
 

@@ -21,12 +21,11 @@
 /* One probe connect per gap, through a bucket one probe deep. */
 static __always_inline bool probe_admit(struct sluice_dest *d, __u64 now)
 {
-	__u64 backlog;
+	__u64 gap = sluice_ns_to_ticks(d->probe_gap_ns), backlog;
 
-	if (!d->probe_gap_ns)
+	if (!gap)
 		return false;
-	return sluice_bucket_admit(&d->connect_tat_ns, now, d->probe_gap_ns,
-				   d->probe_gap_ns, d->probe_gap_ns, 0,
+	return sluice_bucket_admit(&d->connect_tat, sluice_ns_to_ticks(now), gap, gap, gap, 0,
 				   &backlog) != SLUICE_ZONE_DROP;
 }
 
@@ -34,9 +33,12 @@ static __always_inline int connect_check(const struct sluice_addr *a)
 {
 	struct sluice_dest *d = dest_get(a);
 
-	if (!d || d->breaker == SLUICE_BREAKER_CLOSED || d->mode != SLUICE_MODE_ENFORCE)
+	__u64 now = bpf_ktime_get_ns();
+
+	if (!d || d->breaker == SLUICE_BREAKER_CLOSED || d->mode != SLUICE_MODE_ENFORCE ||
+	    lease_lapsed_open(d, now))
 		return CONNECT_ALLOW;
-	if (probe_admit(d, bpf_ktime_get_ns()))
+	if (probe_admit(d, now))
 		return CONNECT_ALLOW;
 	__sync_fetch_and_add(&d->connects_refused, 1);
 	stat_inc(SLUICE_STAT_CONNECT_REFUSED);

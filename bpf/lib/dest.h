@@ -13,12 +13,23 @@
 #include "maps.h"
 #include "sluice/bucket.h"
 
-static __always_inline __u64 ctl_gen_now(void)
+static __always_inline struct sluice_config *config_get(void)
 {
 	__u32 zero = 0;
-	struct sluice_config *cfg = bpf_map_lookup_elem(&sluice_config, &zero);
 
-	return cfg ? cfg->ctl_gen : 0;
+	return bpf_map_lookup_elem(&sluice_config, &zero);
+}
+
+/*
+ * Has the daemon stopped renewing its lease? Then a policy that fails open
+ * stops limiting; one that fails closed keeps the last rates it was given.
+ */
+static __always_inline bool lease_lapsed_open(const struct sluice_dest *d, __u64 now)
+{
+	struct sluice_config *cfg = config_get();
+
+	return d->fail_mode == SLUICE_FAIL_OPEN && cfg && cfg->lease_expires_ns &&
+	       now > cfg->lease_expires_ns;
 }
 
 /* Copy control values into an entry, and derive the bucket's times. */
@@ -39,10 +50,11 @@ static __always_inline void dest_apply_ctl(struct sluice_dest *d,
 	d->ladder = ovr ? ovr->ladder : 0;
 	d->probe_gap_ns = ovr ? ovr->probe_gap_ns : 0;
 	d->ns_per_byte_q16 = sluice_ns_per_byte_q16(rate);
-	d->burst_ns = sluice_bytes_to_ns(burst, rate);
-	d->mark_ns = sluice_bytes_to_ns(mark, rate);
+	d->burst_ticks = sluice_bytes_to_ticks(burst, rate);
+	d->mark_ticks = sluice_bytes_to_ticks(mark, rate);
 	d->policy_id = pol->id;
 	d->mode = pol->mode;
+	d->fail_mode = pol->fail_mode;
 	d->flags = SLUICE_DEST_F_MATCHED | (ovr ? SLUICE_DEST_F_OVERRIDE : 0);
 	d->ctl_gen = gen;
 }
@@ -58,7 +70,8 @@ static __always_inline struct sluice_dest *dest_get(const struct sluice_addr *a)
 	const struct sluice_dest_ctl *ovr;
 	const struct sluice_policy *pol;
 	struct sluice_dest *d, fresh;
-	__u64 gen = ctl_gen_now();
+	struct sluice_config *cfg = config_get();
+	__u64 gen = cfg ? cfg->ctl_gen : 0;
 
 	d = bpf_map_lookup_elem(&sluice_dest, a);
 	if (likely(d && d->ctl_gen == gen))

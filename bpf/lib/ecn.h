@@ -39,9 +39,11 @@ static __always_inline int ecn_set_ce(struct __sk_buff *skb, const struct pkt *p
 
 		if ((void *)(iph + 1) > data_end)
 			return -1;
-		old = *(__u16 *)iph;
+		/* memcpy, not a cast: the compiler may not assume the first
+		 * 16 bits are unchanged by the tos store. */
+		__builtin_memcpy(&old, iph, sizeof(old));
 		iph->tos |= INET_ECN_CE;
-		new = *(__u16 *)iph;
+		__builtin_memcpy(&new, iph, sizeof(new));
 		iph->check = csum_replace16(iph->check, old, new);
 		return 0;
 	}

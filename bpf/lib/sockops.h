@@ -66,7 +66,8 @@ static __always_inline __u32 pacing_for(const struct bpf_sock_ops *ops,
 	__u64 ovh = ops->family == AF_INET6 ? WIRE_OVERHEAD_V6 : WIRE_OVERHEAD_V4;
 	__u64 rate;
 
-	if (!d || d->mode != SLUICE_MODE_ENFORCE || !d->rate_Bps)
+	if (!d || d->mode != SLUICE_MODE_ENFORCE || !d->rate_Bps ||
+	    lease_lapsed_open(d, bpf_ktime_get_ns()))
 		return PACING_UNLIMITED;
 	rate = d->rate_Bps / (conns ? conns : 1);
 	rate = rate * mss / (mss + ovh);
@@ -126,7 +127,8 @@ static __always_inline __u32 busy_conns(struct sluice_signals *s, struct sluice_
 static __always_inline void clamp_apply(struct bpf_sock_ops *ops, struct sluice_sk *st,
 					const struct sluice_dest *d)
 {
-	__u32 want = d && d->mode == SLUICE_MODE_ENFORCE ? d->cwnd_clamp : 0;
+	__u32 want = d && d->mode == SLUICE_MODE_ENFORCE &&
+		     !lease_lapsed_open(d, bpf_ktime_get_ns()) ? d->cwnd_clamp : 0;
 	int val = want ? (int)want : 0x7fffffff;
 
 	if (want == st->cwnd_clamp)
@@ -180,8 +182,9 @@ static __always_inline void on_connect(struct bpf_sock_ops *ops, struct sluice_s
 	s = signals_get(&st->dst);
 	if (s)
 		__sync_fetch_and_add(&s->connects, 1);
-	/* STATE_CB shows a connect that dies in SYN_SENT. */
-	bpf_sock_ops_cb_flags_set(ops, BPF_SOCK_OPS_STATE_CB_FLAG);
+	/* STATE_CB shows a connect that dies in SYN_SENT (refused); RTO_CB a
+	 * SYN that times out, which is how a blackholed destination shows. */
+	bpf_sock_ops_cb_flags_set(ops, BPF_SOCK_OPS_STATE_CB_FLAG | BPF_SOCK_OPS_RTO_CB_FLAG);
 }
 
 static __always_inline void on_established(struct bpf_sock_ops *ops, struct sluice_sk *st)
@@ -228,7 +231,11 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk
 {
 	struct sluice_dest *d = dest_get(&st->dst);
 	struct sluice_signals *s = signals_get(&st->dst);
-	__u32 rtt_us = ops->srtt_us >> 3;
+	/* The ACK's own RTT sample (args[0] since Linux 6.10; older kernels
+	 * pass 0 there and get the smoothed RTT). Per-sample values keep the
+	 * fast samples that a smoothed RTT averages away: a paced flow's
+	 * delayed ACKs inflate many samples, never the lowest ones. */
+	__u32 rtt_us = ops->args[0] && ops->args[0] < 60000000 ? ops->args[0] : ops->srtt_us >> 3;
 	__u64 acked = ops->bytes_acked;
 	__u32 conns = 1;
 

@@ -42,12 +42,12 @@ static __always_inline int count_verdict(struct sluice_dest *d, int v, __u64 byt
 static __always_inline int dest_verdict(struct sluice_dest *d, const struct pkt *p,
 					__u64 wire, __u64 now)
 {
-	__u64 cost = sluice_cost_ns(wire, d->ns_per_byte_q16);
+	__u64 cost = sluice_cost_ticks(wire, d->ns_per_byte_q16);
 	__u64 backlog;
 	int zone;
 
-	zone = sluice_bucket_admit(&d->tat_ns, now, cost, d->burst_ns, d->mark_ns,
-				   d->ns_per_byte_q16 == 0, &backlog);
+	zone = sluice_bucket_admit(&d->tat, sluice_ns_to_ticks(now), cost, d->burst_ticks,
+				   d->mark_ticks, d->ns_per_byte_q16 == 0, &backlog);
 	if (zone == SLUICE_ZONE_DROP)
 		return VERDICT_DROP;
 	if (zone == SLUICE_ZONE_MARK && p->ecn != INET_ECN_NOT_ECT)
@@ -74,6 +74,8 @@ static __always_inline int tc_egress(struct __sk_buff *skb)
 	}
 
 	now = bpf_ktime_get_ns();
+	if (lease_lapsed_open(d, now))
+		return TC_ACT_UNSPEC;
 	wire = sluice_wire_bytes(skb->len, skb->gso_segs, p.hdr_len);
 	WRITE_ONCE(d->last_ns, now);
 	v = count_verdict(d, dest_verdict(d, &p, wire, now), wire);

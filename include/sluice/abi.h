@@ -158,7 +158,10 @@ struct sluice_config {
 	__u32 flags;
 	__u64 ctl_gen;
 	__u64 lease_expires_ns; /* CLOCK_MONOTONIC; 0 = no lease */
-	__u64 reserved[5];
+	__u32 next_policy_id;   /* ids only grow */
+	__u32 pad;
+	__u64 event_seq;        /* last event written to sluice_events */
+	__u64 reserved[3];
 };
 _Static_assert(sizeof(struct sluice_config) == 64, "sluice_config layout");
 
@@ -169,18 +172,19 @@ enum sluice_dest_flags {
 
 /*
  * Per-destination state (BPF_MAP_TYPE_LRU_HASH keyed by sluice_addr),
- * written only by BPF. The bucket is kept as a virtual time (GCRA): tat_ns
- * is when the bytes admitted so far will have drained at rate_Bps. The
- * backlog is tat_ns - now; it is admitted up to burst, marked past mark.
+ * written only by BPF. The bucket is kept as a virtual time (GCRA): tat
+ * is when the bytes admitted so far will have drained at rate_Bps, in
+ * ticks of 1/16 ns (bucket.h). The backlog is tat - now; it is admitted up
+ * to burst, marked past mark.
  * One 64-bit word of state means one compare-and-swap per packet, so CPUs
  * sharing a bucket can neither lose nor double tokens.
  */
 struct sluice_dest {
 	/* bucket, hot on every packet */
-	__u64 tat_ns;
+	__u64 tat;             /* ticks */
 	__u64 ns_per_byte_q16; /* 2^16 * 1e9 / rate_Bps, 0 when rate is 0 */
-	__u64 burst_ns;
-	__u64 mark_ns;
+	__u64 burst_ticks;
+	__u64 mark_ticks;
 	/* control values cached from policy or override, at ctl_gen */
 	__u64 ctl_gen;
 	__u64 rate_Bps;
@@ -192,10 +196,11 @@ struct sluice_dest {
 	__u16 flags;     /* enum sluice_dest_flags */
 	__u8 breaker;    /* enum sluice_breaker, from dest_ctl */
 	__u8 ladder;
-	__u16 pad;
+	__u8 fail_mode;  /* enum sluice_fail_mode, from the policy */
+	__u8 pad;
 	__u64 last_ns;   /* last packet seen */
 	__u64 probe_gap_ns;
-	__u64 connect_tat_ns; /* admits probe connects while the breaker is not closed */
+	__u64 connect_tat;    /* ticks; admits probe connects while the breaker is not closed */
 	__u64 connects_refused;
 	/* counters */
 	__u64 passed_pkts;  /* includes the marked ones */

@@ -5,14 +5,18 @@ Each test gets a fresh sluice: build/sluice.bpf.o loaded and its maps
 pinned with bpftool under /sys/fs/bpf/sluice-clitest-*, and the ABI version
 written into sluice_config as the daemon would. The directory is removed
 after the test, passed or failed. Destination entries come from running
-the TC program on a crafted packet (BPF_PROG_TEST_RUN), signals and
-overrides from map updates, so no traffic and no attachment is involved.
+the TC program on a crafted packet (BPF_PROG_TEST_RUN); signals, overrides
+and the decision log from map updates written as the sock_ops program and
+sluiced's controllers write them, so no traffic and no attachment is involved.
 """
 import fcntl
+import ipaddress
 import json
 import os
 import re
+import select
 import shutil
+import signal
 import struct
 import subprocess
 import time
@@ -58,6 +62,35 @@ def hexbytes(b):
 def v4_key(ip):
     """A sluice_addr: IPv4 stored IPv4-mapped."""
     return bytes(10) + b"\xff\xff" + bytes(int(x) for x in ip.split("."))
+
+
+def addr_key(ip):
+    """A sluice_addr for either family."""
+    a = ipaddress.ip_address(ip)
+    return v4_key(ip) if a.version == 4 else a.packed
+
+
+# enum sluice_event_kind, sluice_breaker and sluice_reason of include/sluice/abi.h
+EV_RATE, EV_BREAKER, EV_LADDER = 1, 2, 3
+BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN = 0, 1, 2
+REASON_DELAY, REASON_CONNECT_FAIL, REASON_PRESSURE = 4, 11, 19
+EVENTS_MAX = 1024
+
+
+def dest_ctl_value(rate_Bps, burst, mark, clamp=0, pressure_milli=0, breaker=0,
+                   ladder=0, probe_gap_ns=0, reason=0):
+    """A struct sluice_dest_ctl, as sluiced's controller writes it."""
+    return struct.pack("<QIIIHBBQII", rate_Bps, burst, mark, clamp, pressure_milli,
+                       breaker, ladder, probe_gap_ns, reason, 0)
+
+
+def event_value(seq, kind, old, new, reason, addr="10.1.2.3", time_ns=None,
+                pressure_milli=620, rtt_us=12_000, base_rtt_us=2_000, loss_permille=15,
+                delivered_Bps=4_000_000):
+    """A struct sluice_event, as sluiced logs a decision."""
+    return struct.pack("<QQ16sIIQQIIIIQ", seq, time_ns or time.time_ns(), addr_key(addr),
+                       kind, reason, old, new, pressure_milli, rtt_us, base_rtt_us,
+                       loss_permille, delivered_Bps)
 
 
 def tcp_packet(dst, payload=100):
@@ -111,9 +144,15 @@ class Pins:
         run(["bpftool", "map", "update", "pinned", self.path / name,
              "key", *hexbytes(key), "value", *hexbytes(value)])
 
-    def set_config(self, abi=ABI_VERSION, ctl_gen=0, lease_ns=0):
+    def set_config(self, abi=ABI_VERSION, ctl_gen=0, lease_ns=0, event_seq=0):
         self.update("sluice_config", bytes(4),
-                    struct.pack("<IIQQ5Q", abi, 0, ctl_gen, lease_ns, 0, 0, 0, 0, 0))
+                    struct.pack("<IIQQIIQ3Q", abi, 0, ctl_gen, lease_ns, 0, 0, event_seq,
+                                0, 0, 0))
+
+    def log_event(self, seq, *args, **kw):
+        """Write event seq into its slot of the ring, as sluiced does."""
+        self.update("sluice_events", struct.pack("<I", seq % EVENTS_MAX),
+                    event_value(seq, *args, **kw))
 
     def config(self):
         return self.dump("sluice_config")[0]["formatted"]["value"]
@@ -167,9 +206,13 @@ def test_policy_round_trip_text(pins):
     assert pins.ctl("policy", "add", "2001:db8::/32", "rate", "1gbit", "burst", "1mb",
                     "ecn", "64kb", "mode", "monitor").returncode == 0
     out = pins.ctl("policy", "list").stdout.splitlines()
-    assert out[0].split() == ["PREFIX", "ID", "RATE", "BURST", "ECN", "MODE", "SOURCE"]
-    assert out[1].split() == ["10.0.0.0/8", "1", "50Mbit", "128Kb", "32Kb", "enforce", "cli"]
-    assert out[2].split() == ["2001:db8::/32", "2", "1Gbit", "1Mb", "64Kb", "monitor", "cli"]
+    assert out[0].split() == ["PREFIX", "ID", "RATE", "MIN", "MAX", "CONTROLLER", "BURST",
+                              "ECN", "MODE", "FAIL", "SOURCE"]
+    # A rate alone is a static limit, with no floor or ceiling.
+    assert out[1].split() == ["10.0.0.0/8", "1", "50Mbit", "-", "-", "static", "128Kb",
+                              "32Kb", "enforce", "closed", "cli"]
+    assert out[2].split() == ["2001:db8::/32", "2", "1Gbit", "-", "-", "static", "1Mb",
+                              "64Kb", "monitor", "closed", "cli"]
     # Columns line up: each header starts where its cells start.
     assert out[0].index("RATE") == out[1].index("50Mbit") == out[2].index("1Gbit")
 
@@ -189,11 +232,12 @@ def test_policy_round_trip_json(pins):
     assert listed == [
         {"prefix": "10.0.0.0/8", "id": 1, "rate_bps": 50_000_000, "burst_bytes": 65536,
          "ecn_threshold_bytes": 16384, "min_rate_bps": 0, "max_rate_bps": 0,
-         "mode": "enforce", "source": "cli"},
+         "controller": "static", "fail_mode": "closed", "mode": "enforce", "source": "cli"},
         # Defaults: 10 ms at the rate for the burst, a quarter of it for ECN.
         {"prefix": "192.168.0.0/16", "id": 2, "rate_bps": 1_000_000_000,
          "burst_bytes": 1_250_000, "ecn_threshold_bytes": 312_500, "min_rate_bps": 0,
-         "max_rate_bps": 0, "mode": "monitor", "source": "cli"},
+         "max_rate_bps": 0, "controller": "static", "fail_mode": "closed",
+         "mode": "monitor", "source": "cli"},
     ]
     # What reached the map: bytes per second, and flags 0 for a CLI policy.
     stored = {e["formatted"]["value"]["id"]: e["formatted"]["value"]
@@ -203,6 +247,39 @@ def test_policy_round_trip_json(pins):
 
     assert pins.ok("policy", "del", "10.0.0.0/8") is None
     assert [p["prefix"] for p in pins.ok("policy", "list")] == ["192.168.0.0/16"]
+
+
+def test_adaptive_policy_round_trip(pins):
+    # All of it named: the controller, its floor and ceiling, the start.
+    added = pins.ok("policy", "add", "10.0.0.0/8", "rate", "20mbit", "min", "5mbit",
+                    "max", "50mbit", "controller", "aimd", "fail", "open")
+    assert {k: added[k] for k in ("controller", "fail_mode", "rate_bps", "min_rate_bps",
+                                  "max_rate_bps", "burst_bytes")} == {
+        "controller": "aimd", "fail_mode": "open", "rate_bps": 20_000_000,
+        "min_rate_bps": 5_000_000, "max_rate_bps": 50_000_000,
+        # The burst covers 10 ms at the ceiling, not at the start.
+        "burst_bytes": 131072}
+    # A ceiling without a controller asks for the gradient law; the rate
+    # starts at the ceiling and the floor is a hundredth of it.
+    added = pins.ok("policy", "add", "2001:db8::/32", "max", "1gbit")
+    assert (added["controller"], added["fail_mode"]) == ("gradient", "closed")
+    assert (added["rate_bps"], added["min_rate_bps"], added["max_rate_bps"]) == (
+        1_000_000_000, 10_000_000, 1_000_000_000)
+    assert added["burst_bytes"] == 1_250_000
+
+    # What reached the map: enum values and bytes per second.
+    stored = {e["formatted"]["value"]["id"]: e["formatted"]["value"]
+              for e in pins.dump("sluice_policy")}
+    assert (stored[1]["controller"], stored[1]["fail_mode"]) == (1, 1)
+    assert (stored[1]["min_Bps"], stored[1]["max_Bps"]) == (625_000, 6_250_000)
+    assert (stored[2]["controller"], stored[2]["fail_mode"]) == (2, 0)
+
+    out = pins.ctl("policy", "list").stdout.splitlines()
+    assert out[1].split() == ["10.0.0.0/8", "1", "20Mbit", "5Mbit", "50Mbit", "aimd",
+                              "128Kb", "32Kb", "enforce", "open", "cli"]
+    row = out[2].split()
+    assert row[:6] + row[8:] == ["2001:db8::/32", "2", "1Gbit", "10Mbit", "1Gbit", "gradient",
+                                 "enforce", "closed", "cli"]
 
 
 def test_replacing_a_policy_keeps_its_id_and_moves_ctl_gen(pins):
@@ -229,10 +306,19 @@ def test_policy_list_shows_config_policies(pins):
 
 
 def test_abbreviated_words(pins):
-    assert pins.ctl("p", "a", "10.0.0.0/8", "r", "5mbit", "m", "mon").returncode == 2
-    assert pins.ctl("p", "a", "10.0.0.0/8", "r", "5mbit", "m", "monitor").returncode == 0
+    assert pins.ctl("p", "a", "10.0.0.0/8", "r", "5mbit", "mo", "mon").returncode == 2
+    # "m" could be min, max or mode: an error, never a guess.
+    p = pins.ctl("p", "a", "10.0.0.0/8", "r", "5mbit", "m", "monitor")
+    assert p.returncode == 2 and p.stderr == "sluicectl: ambiguous keyword 'm'\n"
+    assert pins.ctl("p", "a", "10.0.0.0/8", "r", "5mbit", "mo", "monitor").returncode == 0
     assert [p["mode"] for p in pins.ok("pol", "l")] == ["monitor"]
+    assert pins.ctl("p", "a", "10.0.0.0/8", "ma", "5mbit", "c", "ai", "f", "open",
+                    "mi", "1mbit").returncode == 2  # "ai" is not a controller
+    assert pins.ctl("p", "a", "10.0.0.0/8", "ma", "5mbit", "c", "aimd", "f", "open",
+                    "mi", "1mbit").returncode == 0
+    assert [(p["controller"], p["fail_mode"]) for p in pins.ok("pol")] == [("aimd", "open")]
     assert pins.ok("st")["policies"] == 1
+    assert pins.ok("ev") == []
 
 
 # --- bad input: exit 2, one line naming the word, and nothing written ----------
@@ -253,6 +339,21 @@ BAD_INPUTS = [
     (["policy", "add", "10.0.0.0/8", "rate", "5mbit", "mode", "fast"], "'fast'"),
     (["policy", "add", "10.0.0.0/8", "rate", "5mbit", "rate", "6mbit"], "'rate'"),
     (["policy", "add", "10.0.0.0/8", "burst", "64kb"], "rate"),
+    (["policy", "add", "10.0.0.0/8", "controller", "static"], "'rate RATE'"),
+    (["policy", "add", "10.0.0.0/8", "controller", "aimd"], "needs a rate or a max"),
+    (["policy", "add", "10.0.0.0/8", "min", "100mbit", "max", "10mbit"], "min <= rate <= max"),
+    (["policy", "add", "10.0.0.0/8", "rate", "50mbit", "max", "10mbit"], "min <= rate <= max"),
+    (["policy", "add", "10.0.0.0/8", "rate", "50mbit", "min", "1mbit", "controller",
+      "static"], "adaptive controller"),
+    (["policy", "add", "10.0.0.0/8", "rate", "50mbit", "max", "100mbit", "controller",
+      "static"], "adaptive controller"),
+    (["policy", "add", "10.0.0.0/8", "max", "100mbit", "min", "100bit"], "min below 1kbit"),
+    (["policy", "add", "10.0.0.0/8", "rate", "50mbit", "controller", "pid"], "'pid'"),
+    (["policy", "add", "10.0.0.0/8", "rate", "50mbit", "fail", "maybe"], "'maybe'"),
+    (["policy", "add", "10.0.0.0/8", "max", "9tbit"], "'9tbit'"),
+    (["policy", "add", "10.0.0.0/8", "max", "50mbt"], "'50mbt'"),
+    (["policy", "add", "10.0.0.0/8", "max"], "'max'"),
+    (["policy", "add", "10.0.0.0/8", "rate", "5mbit", "m", "monitor"], "'m'"),
     (["policy", "add"], "PREFIX"),
     (["policy", "del", "10.0.0.1/8"], "'10.0.0.1/8'"),
     (["policy", "del", "10.0.0.0/8", "extra"], "'extra'"),
@@ -261,6 +362,11 @@ BAD_INPUTS = [
     (["--bogus", "status"], "'--bogus'"),
     (["dest", "show", "10.1.2"], "'10.1.2'"),
     (["status", "now"], "'now'"),
+    (["events", "-n"], "'-n'"),
+    (["events", "-n", "ten"], "'ten'"),
+    (["events", "-n", "-1"], "'-1'"),
+    (["events", "--bogus"], "'--bogus'"),
+    (["events", "list", "extra"], "'extra'"),
 ]
 
 
@@ -320,6 +426,7 @@ def test_missing_pins(pins):
     ["policy", "del", "10.0.0.0/8"],
     ["dest", "list"],
     ["dest", "show", "10.1.2.3"],
+    ["events"],
 ], ids=" ".join)
 def test_abi_mismatch_refuses_every_command(pins, args):
     pins.ok("policy", "add", "10.0.0.0/8", "rate", "10mbit")
@@ -366,7 +473,7 @@ def test_status(pins, packet):
     assert st["pin_dir"] == str(pins.path)
     assert st["abi_version"] == ABI_VERSION
     assert st["ctl_gen"] == 2
-    assert st["lease"] is None
+    assert st["lease"] is None and st["event_seq"] == 0
     assert (st["policies"], st["policies_cli"], st["policies_config"]) == (2, 2, 0)
     size = pins.info("sluice_dest")["max_entries"]
     assert (st["dest_entries"], st["dest_max_entries"]) == (1, size)
@@ -379,17 +486,29 @@ def test_status(pins, packet):
     assert re.search(r"^policies\s+2 \(0 config, 2 cli\)$", text, re.M), text
     assert re.search(rf"^destinations\s+1 / {size} ", text, re.M), text
     assert re.search(r"^packets\s+3$", text, re.M), text
+    assert re.search(r"^lease\s+none$", text, re.M), text
+    assert re.search(r"^last event\s+none$", text, re.M), text
 
 
-def test_status_shows_the_lease(pins):
+def test_status_shows_the_lease_and_the_last_event(pins):
     now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
-    pins.set_config(lease_ns=now + 60 * 10**9)
-    lease = pins.ok("status")["lease"]
-    assert not lease["expired"] and 50 * 10**9 < lease["remaining_ns"] <= 60 * 10**9
+    pins.set_config(lease_ns=now + 60 * 10**9, event_seq=42)
+    st = pins.ok("status")
+    assert st["event_seq"] == 42
+    lease = st["lease"]
+    assert not lease["expired"] and lease["lapsed_ms"] == 0
+    assert 50_000 < lease["remaining_ms"] <= 60_000
+    text = pins.ctl("status").stdout
+    m = re.search(r"^lease\s+expires in (\d+) ms$", text, re.M)
+    assert m and 50_000 < int(m.group(1)) <= 60_000, text
+    assert re.search(r"^last event\s+42$", text, re.M), text
+
     pins.set_config(lease_ns=now - 10**9)
     lease = pins.ok("status")["lease"]
-    assert lease["expired"] and lease["remaining_ns"] == 0
-    assert re.search(r"^lease\s+expired \S+ ago$", pins.ctl("status").stdout, re.M)
+    assert lease["expired"] and lease["remaining_ms"] == 0
+    assert 1_000 <= lease["lapsed_ms"] < 60_000
+    m = re.search(r"^lease\s+lapsed (\d+) ms ago$", pins.ctl("status").stdout, re.M)
+    assert m and 1_000 <= int(m.group(1)) < 60_000
 
 
 # --- destinations ----------------------------------------------------------------
@@ -423,17 +542,20 @@ def test_dest_show_counters(pins, packet):
 def test_dest_show_signals_and_override(pins, packet):
     pins.ok("policy", "add", "10.0.0.0/8", "rate", "50mbit")
     pins.send(packet)
-    # Ten samples of 1000 us, as the sock_ops program would count them.
+    # Ten samples of 1000 us, as the sock_ops program would count them, two
+    # connections busy in this 100 ms epoch, one in the last, and what the
+    # receivers said: 50 of 1000 segments CE, 1.2 s window-limited.
     size = pins.value_size("sluice_signals")
-    head = struct.pack("<9Q2I", 10, 10_000, 123_456, 5, 1, 12, 2, 10, 7, 3, 1000)
+    epoch = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 100_000_000
+    head = struct.pack("<9Q2IQ2I4Q", 10, 10_000, 123_456, 5, 1, 12, 2, 10, 7, 3, 1000,
+                       epoch, 2, 1, 1000, 50, 1_200_000, 3)
     hist = [0] * RTT_BUCKETS
     hist[rtt_bucket(1000)] = 10
     tail = struct.pack(f"<{RTT_BUCKETS}I", *hist)
     pins.update("sluice_signals", v4_key("10.1.2.3"),
                 head + bytes(size - len(head) - len(tail)) + tail)
-    ctl = struct.pack("<QIII", 1_250_000, 262_144, 65_536, 4)
     pins.update("sluice_dest_ctl", v4_key("10.1.2.3"),
-                ctl + bytes(pins.value_size("sluice_dest_ctl") - len(ctl)))
+                dest_ctl_value(1_250_000, 262_144, 65_536, clamp=4))
 
     shown = pins.ok("dest", "show", "10.1.2.3")
     s = shown["signals"]
@@ -443,8 +565,16 @@ def test_dest_show_signals_and_override(pins, packet):
     assert (s["conns_active"], s["conns_opened"], s["conns_closed"]) == (3, 10, 7)
     assert (s["connects"], s["connect_fails"]) == (12, 2)
     assert (s["retrans_segs"], s["rtos"], s["bytes_acked"]) == (5, 1, 123_456)
+    # Busy now: the larger of this epoch's and the last one's, even if the
+    # epoch turned over since the entry was written.
+    assert s["conns_busy"] == 2
+    assert (s["delivered_pkts"], s["delivered_ce_pkts"]) == (1000, 50)
+    assert (s["rwnd_limited_us"], s["zero_window_acks"]) == (1_200_000, 3)
     assert shown["override"] == {"rate_bps": 10_000_000, "burst_bytes": 262_144,
-                                 "ecn_threshold_bytes": 65_536, "cwnd_clamp_segs": 4}
+                                 "ecn_threshold_bytes": 65_536, "cwnd_clamp_segs": 4,
+                                 "reason": "none", "reason_text": "no decision yet",
+                                 "pressure": 0, "breaker": "closed", "ladder_step": 0,
+                                 "probe_gap_us": 0}
 
     text = pins.ctl("dest", "show", "10.1.2.3").stdout
     assert re.search(r"^\toverride\s+rate 10Mbit\s+burst 256Kb\s+ecn 64Kb\s+cwnd clamp 4$",
@@ -452,6 +582,49 @@ def test_dest_show_signals_and_override(pins, packet):
     assert re.search(r"^\trtt\s+mean 1\.00ms\s+median \d+us\s+last 1\.00ms\s+samples 10$",
                      text, re.M), text
     assert re.search(r"^\tconnects\s+12\s+failed 2$", text, re.M), text
+    assert re.search(r"^\tconns\s+active 3\s+busy 2\s+opened 10\s+closed 7$", text, re.M), text
+    assert re.search(r"^\tecn\s+CE on 50 of 1000 delivered pkts \(5\.0%\)$", text, re.M), text
+    assert re.search(r"^\trwnd\s+limited 1\.20s\s+zero-window acks 3$", text, re.M), text
+
+
+def test_dest_show_says_why(pins, packet):
+    """The controller's decision, its reason and state, next to the rate."""
+    pins.ok("policy", "add", "10.0.0.0/8", "max", "50mbit")
+    pins.send(packet)
+    text = pins.ctl("dest", "show", "10.1.2.3").stdout
+    # No decision yet: the policy's values, nothing against it.
+    assert re.search(r"^\toverride\s+none$", text, re.M), text
+    assert re.search(r"^\treason\s+the policy's own values$", text, re.M), text
+    assert re.search(r"^\tpressure\s+-$", text, re.M), text
+    assert re.search(r"^\tbreaker\s+closed$", text, re.M), text
+
+    pins.update("sluice_dest_ctl", v4_key("10.1.2.3"),
+                dest_ctl_value(1_250_000, 131_072, 32_768, clamp=8, pressure_milli=620,
+                               breaker=BREAKER_OPEN, ladder=2, probe_gap_ns=10**9,
+                               reason=REASON_DELAY))
+    pins.set_config(ctl_gen=pins.config()["ctl_gen"] + 1)
+    pins.send(packet)  # the entry takes the new values at its next packet
+    shown = pins.ok("dest", "show", "10.1.2.3")
+    o, e = shown["override"], shown["entry"]
+    assert (o["reason"], o["reason_text"]) == ("delay", "cut: queueing delay above target")
+    assert (o["pressure"], o["breaker"], o["ladder_step"]) == (0.62, "open", 2)
+    assert o["probe_gap_us"] == 1_000_000 and o["rate_bps"] == 10_000_000
+    assert (e["rate_bps"], e["cwnd_clamp_segs"], e["from_override"]) == (10_000_000, 8, True)
+    assert (e["breaker"], e["ladder_step"], e["probe_gap_us"]) == ("open", 2, 1_000_000)
+    assert e["connects_refused"] == 0
+
+    text = pins.ctl("dest", "show", "10.1.2.3").stdout
+    assert re.search(r"^\trate\s+10Mbit\s+burst 128Kb\s+ecn 32Kb\s+cwnd clamp 8$",
+                     text, re.M), text
+    assert re.search(r"^\treason\s+cut: queueing delay above target$", text, re.M), text
+    assert re.search(r"^\tpressure\s+0\.62$", text, re.M), text
+    assert re.search(r"^\tbreaker\s+open, one probe connect per 1\.00s$", text, re.M), text
+    assert re.search(r"^\trefused\s+0 connects$", text, re.M), text
+    assert re.search(r"^\tladder\s+step 2$", text, re.M), text
+
+    lines = pins.ctl("dest", "list").stdout.splitlines()
+    assert lines[1].split()[3:6] == ["10Mbit", "0.62", "open"]
+    assert lines[1].split()[-1] == "yes"
 
 
 def test_dest_show_of_an_unknown_address(pins):
@@ -474,10 +647,123 @@ def test_dest_list(pins, packet, tmp_path):
     assert [(d["addr"], d["entry"]["passed_pkts"]) for d in listed] == [
         ("10.0.0.9", 1), ("10.1.2.3", 2)]
     lines = pins.ctl("dest", "list").stdout.splitlines()
-    assert lines[0].split() == ["DEST", "POLICY", "MODE", "RATE", "TOKENS", "PASSED",
-                                "MARKED", "DROPPED", "OVERRIDE"]
-    assert lines[2].split()[:3] == ["10.1.2.3", "10.0.0.0/8", "enforce"]
-    assert lines[2].split()[5:] == ["2", "0", "0", "no"]
+    assert lines[0].split() == ["DEST", "POLICY", "MODE", "RATE", "PRESSURE", "BREAKER",
+                                "TOKENS", "PASSED", "MARKED", "DROPPED", "OVERRIDE"]
+    # No controller decision yet: no pressure, the breaker closed.
+    assert lines[2].split()[:6] == ["10.1.2.3", "10.0.0.0/8", "enforce", "50Mbit", "-",
+                                    "closed"]
+    assert lines[2].split()[7:] == ["2", "0", "0", "no"]
+
+
+# --- the decision log ----------------------------------------------------------------
+
+T0 = 1_700_000_000_123_456_789  # CLOCK_REALTIME of the first event
+
+
+def local_time(ns):
+    """How sluicectl prints a CLOCK_REALTIME time: local, to the millisecond."""
+    return (time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(ns // 10**9))
+            + f".{ns // 10**6 % 1000:03d}")
+
+
+def log_sample_events(pins):
+    """Four decisions in ring order: slot 1 has been overwritten by seq 1025,
+    slot 2 by 1026, slot 3 still holds seq 3 and slot 1000 seq 1000."""
+    pins.log_event(1025, EV_RATE, 6_250_000, 4_375_000, REASON_DELAY, time_ns=T0 + 2)
+    pins.log_event(1026, EV_BREAKER, BREAKER_CLOSED, BREAKER_OPEN, REASON_CONNECT_FAIL,
+                   addr="2001:db8::1", time_ns=T0 + 3)
+    pins.log_event(3, EV_LADDER, 0, 2, REASON_PRESSURE, time_ns=T0)
+    pins.log_event(1000, EV_RATE, 1_250_000, 2_500_000, REASON_DELAY, time_ns=T0 + 1,
+                   pressure_milli=0, loss_permille=0)
+
+
+def test_events_are_listed_by_seq(pins):
+    assert pins.ok("events") == []
+    assert pins.ctl("events").stdout == ""
+    log_sample_events(pins)
+
+    listed = pins.ok("events")
+    assert [e["seq"] for e in listed] == [3, 1000, 1025, 1026]
+    assert listed[2] == {
+        "seq": 1025, "time_us": (T0 + 2) // 1000, "addr": "10.1.2.3", "kind": "rate",
+        "old_rate_bps": 50_000_000, "new_rate_bps": 35_000_000, "reason": "delay",
+        "reason_text": "cut: queueing delay above target", "pressure": 0.62,
+        "rtt_us": 12_000, "base_rtt_us": 2_000, "loss_permille": 15,
+        "delivered_bps": 32_000_000}
+    assert {k: listed[3][k] for k in ("addr", "kind", "old_breaker", "new_breaker")} == {
+        "addr": "2001:db8::1", "kind": "breaker", "old_breaker": "closed",
+        "new_breaker": "open"}
+    assert (listed[0]["old_ladder_step"], listed[0]["new_ladder_step"]) == (0, 2)
+    assert [e["seq"] for e in pins.ok("events", "-n", "2")] == [1025, 1026]
+    assert pins.ok("events", "-n", "0") == []
+
+    lines = pins.ctl("events").stdout.splitlines()
+    when = local_time(T0 + 2)
+    assert lines == [
+        f"{local_time(T0)}  10.1.2.3  ladder  0 -> 2  pressure  pressure 0.62 "
+        "rtt 12.00ms base 2.00ms loss 1.5% delivered 32Mbit",
+        f"{local_time(T0)}  10.1.2.3  rate  10Mbit -> 20Mbit  delay  pressure 0.00 "
+        "rtt 12.00ms base 2.00ms loss 0.0% delivered 32Mbit",
+        f"{when}  10.1.2.3  rate  50Mbit -> 35Mbit  delay  pressure 0.62 "
+        "rtt 12.00ms base 2.00ms loss 1.5% delivered 32Mbit",
+        f"{when}  2001:db8::1  breaker  closed -> open  connect_fail  pressure 0.62 "
+        "rtt 12.00ms base 2.00ms loss 1.5% delivered 32Mbit",
+    ]
+    assert pins.ctl("events", "-n", "1").stdout.splitlines() == lines[-1:]
+
+
+class LineReader:
+    """Lines from a pipe, each within a deadline."""
+
+    def __init__(self, pipe):
+        self.fd = pipe.fileno()
+        self.buf = b""
+
+    def line(self, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([self.fd], [], [], left)[0]:
+                raise AssertionError(f"no line within {timeout}s, have {self.buf!r}")
+            chunk = os.read(self.fd, 4096)
+            if not chunk:
+                raise AssertionError(f"end of output, have {self.buf!r}")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        return line.decode()
+
+
+@pytest.mark.parametrize("json_out,sig", [(True, signal.SIGINT), (False, signal.SIGTERM)],
+                         ids=["json-sigint", "text-sigterm"])
+def test_events_follow(pins, json_out, sig):
+    log_sample_events(pins)
+    cmd = [str(SLUICECTL), "--pin-dir", str(pins.path), *(["-j"] if json_out else []),
+           "events", "--follow", "-n", "1"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        out = LineReader(proc.stdout)
+        # The last of the log first, then what is written from now on.
+        first = out.line()
+        pins.log_event(1027, EV_RATE, 4_375_000, 3_125_000, REASON_DELAY)
+        second = out.line()
+        pins.log_event(1028, EV_LADDER, 2, 3, REASON_PRESSURE)
+        third = out.line()
+        proc.send_signal(sig)
+        assert proc.wait(timeout=5) == 0
+        rest, err = proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert err == b"" and out.buf + rest == b""
+    if json_out:  # one document per line
+        docs = [json.loads(x) for x in (first, second, third)]
+        assert [d["seq"] for d in docs] == [1026, 1027, 1028]
+        assert (docs[1]["old_rate_bps"], docs[1]["new_rate_bps"]) == (35_000_000, 25_000_000)
+    else:
+        assert "  2001:db8::1  breaker  closed -> open  " in first
+        assert "  10.1.2.3  rate  35Mbit -> 25Mbit  delay  " in second
+        assert "  10.1.2.3  ladder  2 -> 3  pressure  " in third
 
 
 # --- help and the man page ---------------------------------------------------------
@@ -503,7 +789,8 @@ def usage_items(help_text):
     return [" ".join(i.split()) for i in items]
 
 
-@pytest.mark.parametrize("obj", [[], ["policy"], ["dest"], ["status"]], ids=str)
+@pytest.mark.parametrize("obj", [[], ["policy"], ["dest"], ["events"], ["status"]],
+                         ids=str)
 def test_help_matches_the_man_page(obj):
     if not SLUICECTL.exists():
         pytest.skip(f"{SLUICECTL} is not built (run make)")

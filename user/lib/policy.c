@@ -9,8 +9,20 @@
 
 void policy_fill_defaults(struct sluice_policy *p)
 {
+	__u64 top = p->rate_Bps;
+
+	if (p->controller != SLUICE_CTRL_STATIC) {
+		if (!p->max_Bps)
+			p->max_Bps = p->rate_Bps;
+		if (!p->rate_Bps)
+			p->rate_Bps = p->max_Bps;
+		if (!p->min_Bps)
+			p->min_Bps = p->max_Bps / 100 > SLUICE_RATE_MIN_BPS ?
+				     p->max_Bps / 100 : SLUICE_RATE_MIN_BPS;
+		top = p->max_Bps;
+	}
 	if (!p->burst_bytes) {
-		__u64 b = p->rate_Bps * SLUICE_BURST_TIME_NS / SLUICE_NSEC_PER_SEC;
+		__u64 b = top * SLUICE_BURST_TIME_NS / SLUICE_NSEC_PER_SEC;
 
 		if (b < SLUICE_BURST_MIN)
 			b = SLUICE_BURST_MIN;
@@ -26,6 +38,35 @@ int policy_validate(const struct sluice_policy *p, const char **why)
 {
 	if (p->rate_Bps && p->rate_Bps < SLUICE_RATE_MIN_BPS) {
 		*why = "rate below 1kbit";
+		return -EINVAL;
+	}
+	if (p->rate_Bps > SLUICE_RATE_MAX_BPS || p->max_Bps > SLUICE_RATE_MAX_BPS) {
+		*why = "rate above 8tbit";
+		return -EINVAL;
+	}
+	if (p->controller >= SLUICE_CTRL_MAX) {
+		*why = "unknown controller";
+		return -EINVAL;
+	}
+	if (p->fail_mode > SLUICE_FAIL_OPEN) {
+		*why = "unknown fail mode";
+		return -EINVAL;
+	}
+	if (p->controller != SLUICE_CTRL_STATIC) {
+		if (!p->max_Bps) {
+			*why = "an adaptive policy needs a rate or a max";
+			return -EINVAL;
+		}
+		if (p->min_Bps < SLUICE_RATE_MIN_BPS) {
+			*why = "min below 1kbit";
+			return -EINVAL;
+		}
+		if (p->min_Bps > p->rate_Bps || p->rate_Bps > p->max_Bps) {
+			*why = "rates out of order: need min <= rate <= max";
+			return -EINVAL;
+		}
+	} else if (p->min_Bps || p->max_Bps) {
+		*why = "min and max need an adaptive controller (aimd or gradient)";
 		return -EINVAL;
 	}
 	if (p->burst_bytes < 1514) {
@@ -90,24 +131,52 @@ int policy_put(const struct sluice_maps *m, const struct sluice_lpm_key *k,
 	struct max_id mx = { 0 };
 	int err;
 
-	if (policy_get(m, k, &cur) == 0) {
+	struct sluice_config cfg;
+	bool existed = policy_get(m, k, &cur) == 0;
+	__u32 zero = 0;
+
+	err = sluice_config_read(m->config, &cfg);
+	if (err)
+		return err;
+	if (existed) {
 		p->id = cur.id;
 	} else {
+		/* Ids only ever grow, so a deleted policy's id is never reused
+		 * for another prefix while destinations may still carry it. */
 		err = policy_for_each(m, find_max_id, &mx);
 		if (err)
 			return err;
-		p->id = mx.max + 1;
+		p->id = mx.max + 1 > cfg.next_policy_id ? mx.max + 1 : cfg.next_policy_id;
+		cfg.next_policy_id = p->id + 1;
 	}
 	if (bpf_map_update_elem(m->policy, k, p, BPF_ANY))
 		return -errno;
-	return sluice_ctl_gen_bump(m->config);
+	cfg.ctl_gen++;
+	if (bpf_map_update_elem(m->config, &zero, &cfg, BPF_ANY)) {
+		err = -errno;
+		/* Undo, so the change is all or nothing. */
+		if (existed)
+			bpf_map_update_elem(m->policy, k, &cur, BPF_ANY);
+		else
+			bpf_map_delete_elem(m->policy, k);
+		return err;
+	}
+	return 0;
 }
 
 int policy_del(const struct sluice_maps *m, const struct sluice_lpm_key *k)
 {
+	struct sluice_policy cur;
+	int err = policy_get(m, k, &cur);
+
+	if (err)
+		return err;
 	if (bpf_map_delete_elem(m->policy, k))
 		return -errno;
-	return sluice_ctl_gen_bump(m->config);
+	err = sluice_ctl_gen_bump(m->config);
+	if (err) /* undo, so the change is all or nothing */
+		bpf_map_update_elem(m->policy, k, &cur, BPF_ANY);
+	return err;
 }
 
 int policy_for_each(const struct sluice_maps *m, policy_fn fn, void *ctx)

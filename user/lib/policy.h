@@ -14,7 +14,20 @@
 #define SLUICE_BURST_TIME_NS  10000000ULL
 #define SLUICE_BURST_MIN      (128 * 1024U)
 
-/* Fill burst and mark threshold when the operator left them out. */
+/*
+ * Policy values and their defaults:
+ *  - static controller: rate_Bps is the limit; min and max are unused.
+ *  - adaptive controllers (aimd, gradient): the rate moves between
+ *    min_Bps and max_Bps, starting at rate_Bps. max defaults to rate and
+ *    rate to max; min defaults to max / 100 (at least 1kbit).
+ *  - burst defaults to 10 ms at the highest rate the policy allows, and
+ *    the ECN mark threshold to a quarter of the burst.
+ * An operator who names only a rate gets a static limit; naming min or max
+ * without a controller selects the gradient law.
+ */
+#define SLUICE_RATE_MAX_BPS 1000000000000ULL /* 8 Tbit/s */
+
+/* Fill what the operator left out (see above). */
 void policy_fill_defaults(struct sluice_policy *p);
 /* Check a policy's values; on error, *why names the problem. */
 int policy_validate(const struct sluice_policy *p, const char **why);

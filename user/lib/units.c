@@ -66,7 +66,7 @@ int parse_rate(const char *s, __u64 *bytes_per_sec)
 		return -EINVAL;
 	if (v >= 1.8e19)
 		return -EINVAL;
-	*bytes_per_sec = (__u64)llround(v);
+	*bytes_per_sec = (__u64)(v + 0.5); /* llround overflows past 2^63 */
 	return 0;
 }
 
@@ -90,8 +90,25 @@ int parse_duration_ns(const char *s, __u64 *ns)
 		return -EINVAL;
 	if (v >= 1.8e19)
 		return -EINVAL;
-	*ns = (__u64)llround(v);
+	*ns = (__u64)(v + 0.5);
 	return 0;
+}
+
+/* Print v with up to two decimals, without trailing zeros. */
+static void print_trimmed(char *buf, size_t len, double v, const char *unit)
+{
+	char num[64], *dot, *end;
+
+	snprintf(num, sizeof(num), "%.2f", v);
+	dot = strchr(num, '.');
+	if (dot) {
+		end = num + strlen(num) - 1;
+		while (end > dot && *end == '0')
+			*end-- = '\0';
+		if (end == dot)
+			*end = '\0';
+	}
+	snprintf(buf, len, "%s%s", num, unit);
 }
 
 char *format_rate(char *buf, size_t len, __u64 bytes_per_sec)
@@ -104,21 +121,20 @@ char *format_rate(char *buf, size_t len, __u64 bytes_per_sec)
 		bits /= 1000;
 		i++;
 	}
-	snprintf(buf, len, "%.*f%s", bits == floor(bits) ? 0 : (bits < 10 ? 2 : 1),
-		 bits, names[i]);
+	print_trimmed(buf, len, bits, names[i]);
 	return buf;
 }
 
+/* The largest unit that divides the size exactly, so that it parses back. */
 char *format_size(char *buf, size_t len, __u64 bytes)
 {
 	static const char *names[] = { "b", "Kb", "Mb", "Gb" };
-	double v = (double)bytes;
 	int i = 0;
 
-	while (v >= 1024 && i < 3) {
-		v /= 1024;
+	while (i < 3 && bytes && bytes % 1024 == 0) {
+		bytes /= 1024;
 		i++;
 	}
-	snprintf(buf, len, "%.*f%s", v == floor(v) ? 0 : 1, v, names[i]);
+	snprintf(buf, len, "%llu%s", (unsigned long long)bytes, names[i]);
 	return buf;
 }

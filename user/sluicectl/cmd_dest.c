@@ -57,12 +57,12 @@ out_close:
 
 static int list_views(const struct dest_ctx *c, const struct sluice_addr *addrs, size_t n)
 {
-	static const char *const hdr[] = {
-		"DEST", "POLICY", "MODE", "RATE", "TOKENS",
+	static const char *const hdr[DEST_LIST_COLS] = {
+		"DEST", "POLICY", "MODE", "RATE", "PRESSURE", "BREAKER", "TOKENS",
 		"PASSED", "MARKED", "DROPPED", "OVERRIDE",
 	};
 	cJSON *arr = json_output ? cJSON_CreateArray() : NULL;
-	struct table *t = json_output ? NULL : table_new(9, hdr);
+	struct table *t = json_output ? NULL : table_new(DEST_LIST_COLS, hdr);
 	struct dest_view v;
 	int err = 0;
 	size_t i;

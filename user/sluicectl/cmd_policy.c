@@ -12,6 +12,7 @@
 
 #include "lib/addr.h"
 #include "lib/policy.h"
+#include "lib/reason.h"
 #include "lib/units.h"
 #include "sluicectl/sluicectl.h"
 
@@ -19,8 +20,9 @@ static int do_help(int argc, char **argv)
 {
 	if (json_output)
 		return json_print_null();
-	printf("Usage: sluicectl policy add PREFIX rate RATE [burst SIZE] [ecn SIZE]\n"
-	       "                           [mode MODE]\n"
+	printf("Usage: sluicectl policy add PREFIX [rate RATE] [min RATE] [max RATE]\n"
+	       "                           [controller CONTROLLER] [fail FAIL]\n"
+	       "                           [burst SIZE] [ecn SIZE] [mode MODE]\n"
 	       "       sluicectl policy del PREFIX\n"
 	       "       sluicectl policy list\n"
 	       "       sluicectl policy help\n"
@@ -28,6 +30,8 @@ static int do_help(int argc, char **argv)
 	       "PREFIX := { A.B.C.D[/LEN] | X:X::X:X[/LEN] }\n"
 	       "RATE := tc rate, e.g. 50mbit, 1gbit, 10mbps\n"
 	       "SIZE := tc size, e.g. 64kb, 1mb, 1500b\n"
+	       "CONTROLLER := { static | aimd | gradient }\n"
+	       "FAIL := { open | closed }\n"
 	       "MODE := { enforce | monitor }\n");
 	return 0;
 }
@@ -107,29 +111,45 @@ static int list_json(const struct policy_set *set)
 	return json_print(arr);
 }
 
+#define LIST_COLS 11
+
+/* A static policy has no floor or ceiling: "-" rather than a zero rate. */
+static const char *bound(char *buf, size_t len, const struct sluice_policy *p, __u64 Bps)
+{
+	if (p->controller == SLUICE_CTRL_STATIC)
+		return "-";
+	return format_rate(buf, len, Bps);
+}
+
 static int list_row(struct table *t, const struct policy_entry *e)
 {
-	char prefix[SLUICE_ADDR_STRLEN], id[16], rate[32], burst[32], ecn[32];
+	char prefix[SLUICE_ADDR_STRLEN], id[16], rate[32], min[32], max[32];
+	char burst[32], ecn[32];
 	const struct sluice_policy *p = &e->pol;
-	const char *row[7];
+	const char *row[LIST_COLS];
 
 	snprintf(id, sizeof(id), "%u", p->id);
 	row[0] = format_prefix(prefix, sizeof(prefix), &e->key);
 	row[1] = id;
 	row[2] = format_rate(rate, sizeof(rate), p->rate_Bps);
-	row[3] = format_size(burst, sizeof(burst), p->burst_bytes);
-	row[4] = format_size(ecn, sizeof(ecn), p->mark_thresh);
-	row[5] = mode_name(p->mode);
-	row[6] = policy_source(p);
+	row[3] = bound(min, sizeof(min), p, p->min_Bps);
+	row[4] = bound(max, sizeof(max), p, p->max_Bps);
+	row[5] = controller_name(p->controller);
+	row[6] = format_size(burst, sizeof(burst), p->burst_bytes);
+	row[7] = format_size(ecn, sizeof(ecn), p->mark_thresh);
+	row[8] = mode_name(p->mode);
+	row[9] = fail_mode_name(p->fail_mode);
+	row[10] = policy_source(p);
 	return table_add(t, row);
 }
 
 static int list_text(const struct policy_set *set)
 {
-	static const char *const hdr[] = {
-		"PREFIX", "ID", "RATE", "BURST", "ECN", "MODE", "SOURCE",
+	static const char *const hdr[LIST_COLS] = {
+		"PREFIX", "ID", "RATE", "MIN", "MAX", "CONTROLLER", "BURST", "ECN",
+		"MODE", "FAIL", "SOURCE",
 	};
-	struct table *t = table_new(7, hdr);
+	struct table *t = table_new(LIST_COLS, hdr);
 	size_t i;
 	int err = 0;
 

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * sluicectl status [help]
+ * sluicectl status [show | help]
  *
  * The state of the whole datapath at a glance: which ABI the pins speak,
- * the control generation and the daemon's lease, how full the tables are
- * (a full destination table makes the LRU evict buckets) and the global
- * counters the programs keep.
+ * the control generation, the daemon's lease and the last event it
+ * logged, how full the tables are (a full destination table makes the LRU
+ * evict buckets) and the global counters the programs keep.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -113,17 +113,31 @@ static void json_add_fill(cJSON *o, const char *entries, const char *max,
 	json_add_u64(o, max, f->max);
 }
 
-static cJSON *lease_json(const struct status *st)
+/* Milliseconds left on the daemon's lease, and since when it lapsed. */
+static __u64 lease_left_ms(const struct status *st)
 {
 	__u64 exp = st->cfg.lease_expires_ns;
+
+	return exp > st->now ? (exp - st->now) / 1000000 : 0;
+}
+
+static __u64 lease_lapsed_ms(const struct status *st)
+{
+	__u64 exp = st->cfg.lease_expires_ns;
+
+	return exp <= st->now ? (st->now - exp) / 1000000 : 0;
+}
+
+static cJSON *lease_json(const struct status *st)
+{
 	cJSON *l;
 
-	if (!exp)
+	if (!st->cfg.lease_expires_ns)
 		return cJSON_CreateNull();
 	l = cJSON_CreateObject();
-	json_add_u64(l, "expires_ns", exp);
-	json_add_u64(l, "remaining_ns", exp > st->now ? exp - st->now : 0);
-	cJSON_AddBoolToObject(l, "expired", exp <= st->now);
+	cJSON_AddBoolToObject(l, "expired", st->cfg.lease_expires_ns <= st->now);
+	json_add_u64(l, "remaining_ms", lease_left_ms(st));
+	json_add_u64(l, "lapsed_ms", lease_lapsed_ms(st));
 	return l;
 }
 
@@ -136,6 +150,7 @@ static int status_json(const struct status *st)
 	json_add_u64(o, "abi_version", st->cfg.abi_version);
 	json_add_u64(o, "ctl_gen", st->cfg.ctl_gen);
 	cJSON_AddItemToObject(o, "lease", lease_json(st));
+	json_add_u64(o, "event_seq", st->cfg.event_seq);
 	json_add_u64(o, "policies", st->policies);
 	json_add_u64(o, "policies_config", st->policies_config);
 	json_add_u64(o, "policies_cli", st->policies - st->policies_config);
@@ -157,14 +172,23 @@ static void print_fill(const char *label, const struct fill *f)
 static void print_lease(const struct status *st)
 {
 	__u64 exp = st->cfg.lease_expires_ns;
-	char d[32];
 
 	if (!exp)
 		printf("%-18snone\n", "lease");
 	else if (exp > st->now)
-		printf("%-18s%s left\n", "lease", fmt_nsec(d, sizeof(d), exp - st->now));
+		printf("%-18sexpires in %llu ms\n", "lease",
+		       (unsigned long long)lease_left_ms(st));
 	else
-		printf("%-18sexpired %s ago\n", "lease", fmt_nsec(d, sizeof(d), st->now - exp));
+		printf("%-18slapsed %llu ms ago\n", "lease",
+		       (unsigned long long)lease_lapsed_ms(st));
+}
+
+static void print_event_seq(const struct status *st)
+{
+	if (st->cfg.event_seq)
+		printf("%-18s%llu\n", "last event", (unsigned long long)st->cfg.event_seq);
+	else
+		printf("%-18snone\n", "last event");
 }
 
 static int status_text(const struct status *st)
@@ -175,6 +199,7 @@ static int status_text(const struct status *st)
 	printf("%-18s%u\n", "abi version", st->cfg.abi_version);
 	printf("%-18s%llu\n", "ctl gen", (unsigned long long)st->cfg.ctl_gen);
 	print_lease(st);
+	print_event_seq(st);
 	printf("%-18s%zu (%zu config, %zu cli)\n", "policies", st->policies,
 	       st->policies_config, st->policies - st->policies_config);
 	print_fill("destinations", &st->dest);

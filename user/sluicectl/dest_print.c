@@ -4,13 +4,16 @@
  * values of its policy (or override) as of some ctl_gen, and the BPF side
  * re-reads them at the next packet after a change: what is shown is what
  * the bucket uses now, and "stale" says a change still waits for that
- * packet. Tokens and idle time are computed against CLOCK_MONOTONIC, the
- * clock of bpf_ktime_get_ns().
+ * packet. The override, when there is one, is the controller's latest
+ * decision and carries why it was made. Tokens, idle time and busy
+ * connections are computed against CLOCK_MONOTONIC, the clock of
+ * bpf_ktime_get_ns().
  */
 #include <stdio.h>
 
 #include "lib/addr.h"
 #include "lib/policy.h"
+#include "lib/reason.h"
 #include "lib/units.h"
 #include "sluice/bucket.h"
 #include "sluicectl/sluicectl.h"
@@ -30,7 +33,7 @@ static __u64 entry_tokens(const struct dest_ctx *c, const struct sluice_dest *d)
 {
 	if (!d->rate_Bps)
 		return 0;
-	return sluice_bucket_tokens(d->tat_ns, c->now, d->burst_bytes, d->rate_Bps);
+	return sluice_bucket_tokens(d->tat, sluice_ns_to_ticks(c->now), d->burst_bytes, d->rate_Bps);
 }
 
 static __u64 entry_idle_ns(const struct dest_ctx *c, const struct sluice_dest *d)
@@ -58,6 +61,10 @@ static cJSON *entry_json(const struct dest_ctx *c, const struct sluice_dest *d)
 	json_add_u64(o, "burst_bytes", d->burst_bytes);
 	json_add_u64(o, "ecn_threshold_bytes", d->mark_thresh);
 	json_add_u64(o, "cwnd_clamp_segs", d->cwnd_clamp);
+	cJSON_AddStringToObject(o, "breaker", breaker_name(d->breaker));
+	json_add_u64(o, "ladder_step", d->ladder);
+	json_add_u64(o, "probe_gap_us", d->probe_gap_ns / 1000);
+	json_add_u64(o, "connects_refused", d->connects_refused);
 	json_add_u64(o, "tokens_bytes", entry_tokens(c, d));
 	json_add_u64(o, "idle_ns", entry_idle_ns(c, d));
 	json_add_u64(o, "passed_pkts", d->passed_pkts);
@@ -77,6 +84,12 @@ static cJSON *override_json(const struct sluice_dest_ctl *o)
 	json_add_u64(j, "burst_bytes", o->burst_bytes);
 	json_add_u64(j, "ecn_threshold_bytes", o->mark_thresh);
 	json_add_u64(j, "cwnd_clamp_segs", o->cwnd_clamp);
+	cJSON_AddStringToObject(j, "reason", reason_name(o->reason));
+	cJSON_AddStringToObject(j, "reason_text", reason_text(o->reason));
+	json_add_pressure(j, o->pressure_milli);
+	cJSON_AddStringToObject(j, "breaker", breaker_name(o->breaker));
+	json_add_u64(j, "ladder_step", o->ladder);
+	json_add_u64(j, "probe_gap_us", o->probe_gap_ns / 1000);
 	return j;
 }
 
@@ -88,13 +101,30 @@ static void json_add_opt_u64(cJSON *o, const char *key, int err, unsigned long l
 		json_add_u64(o, key, v);
 }
 
-static cJSON *signals_json(const struct sluice_signals *s)
+/*
+ * Connections that had data acknowledged lately: the count the sock_ops
+ * program shares the rate among, the larger of this busy epoch's and the
+ * last one's. Counts of epochs further back are history, not "lately".
+ */
+static __u32 signals_busy(const struct dest_ctx *c, const struct sluice_signals *s)
+{
+	__u64 epoch = c->now / SLUICE_BUSY_EPOCH_NS;
+
+	if (s->busy_epoch == epoch)
+		return s->busy_now > s->busy_prev ? s->busy_now : s->busy_prev;
+	if (s->busy_epoch + 1 == epoch)
+		return s->busy_now;
+	return 0;
+}
+
+static cJSON *signals_json(const struct dest_ctx *c, const struct sluice_signals *s)
 {
 	unsigned long long mean = 0, median = 0;
 	int no_mean = rtt_mean_us(s, &mean), no_median = rtt_median_us(s, &median);
 	cJSON *j = cJSON_CreateObject();
 
 	json_add_u64(j, "conns_active", s->conns_active);
+	json_add_u64(j, "conns_busy", signals_busy(c, s));
 	json_add_u64(j, "conns_opened", s->conns_opened);
 	json_add_u64(j, "conns_closed", s->conns_closed);
 	json_add_u64(j, "connects", s->connects);
@@ -106,6 +136,10 @@ static cJSON *signals_json(const struct sluice_signals *s)
 	json_add_u64(j, "retrans_segs", s->retrans);
 	json_add_u64(j, "rtos", s->rtos);
 	json_add_u64(j, "bytes_acked", s->bytes_acked);
+	json_add_u64(j, "delivered_pkts", s->delivered_pkts);
+	json_add_u64(j, "delivered_ce_pkts", s->delivered_ce);
+	json_add_u64(j, "rwnd_limited_us", s->rwnd_limited_us);
+	json_add_u64(j, "zero_window_acks", s->zero_wnd_acks);
 	return j;
 }
 
@@ -119,7 +153,7 @@ cJSON *dest_view_json(const struct dest_ctx *c, const struct dest_view *v)
 						       : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "override", v->has_override ? override_json(&v->ovr)
 							     : cJSON_CreateNull());
-	cJSON_AddItemToObject(o, "signals", v->has_signals ? signals_json(&v->sig)
+	cJSON_AddItemToObject(o, "signals", v->has_signals ? signals_json(c, &v->sig)
 							   : cJSON_CreateNull());
 	return o;
 }
@@ -184,6 +218,47 @@ static void show_override(const struct sluice_dest_ctl *o)
 	       fmt_clamp(clamp, sizeof(clamp), o->cwnd_clamp));
 }
 
+/* "open, one probe connect per 1.00s": what a new connect meets. */
+static char *fmt_breaker(char *buf, size_t len, __u8 state, __u64 gap_ns)
+{
+	char gap[32];
+
+	if (state == SLUICE_BREAKER_CLOSED)
+		snprintf(buf, len, "%s", breaker_name(state));
+	else if (!gap_ns)
+		snprintf(buf, len, "%s, no probe connects", breaker_name(state));
+	else
+		snprintf(buf, len, "%s, one probe connect per %s", breaker_name(state),
+			 fmt_nsec(gap, sizeof(gap), gap_ns));
+	return buf;
+}
+
+/*
+ * Why the control values are what they are. Without an override they are
+ * the policy's own; with one, its reason and the state the controller
+ * left, which the entry takes at its next packet or connect.
+ */
+static void show_why(const struct dest_view *v)
+{
+	const struct sluice_dest_ctl *o = v->has_override ? &v->ovr : NULL;
+	const struct sluice_dest *d = &v->entry;
+	__u8 state = o ? o->breaker : d->breaker, ladder = o ? o->ladder : d->ladder;
+	__u64 gap = o ? o->probe_gap_ns : d->probe_gap_ns;
+	char pressure[16], breaker[64];
+
+	printf("\treason    %s\n", reason_text(o ? o->reason : SLUICE_REASON_POLICY));
+	printf("\tpressure  %s\n",
+	       o ? fmt_pressure(pressure, sizeof(pressure), o->pressure_milli) : "-");
+	printf("\tbreaker   %s\n", fmt_breaker(breaker, sizeof(breaker), state, gap));
+	if (v->has_entry)
+		printf("\trefused   %llu connects\n",
+		       (unsigned long long)d->connects_refused);
+	if (ladder)
+		printf("\tladder    step %u\n", ladder);
+	else
+		printf("\tladder    none\n");
+}
+
 static void show_rtt(const struct sluice_signals *s)
 {
 	char mean[32], median[32], last[32];
@@ -204,15 +279,31 @@ static void show_rtt(const struct sluice_signals *s)
 	       (unsigned long long)s->rtt_samples);
 }
 
-static void show_signals(const struct sluice_signals *s)
+/* What the receivers say: CE echoed, and windows that held senders back. */
+static void show_receiver(const struct sluice_signals *s)
 {
-	printf("\tconns     active %u  opened %llu  closed %llu\n", s->conns_active,
-	       (unsigned long long)s->conns_opened, (unsigned long long)s->conns_closed);
+	char rwnd[32];
+
+	printf("\tecn       CE on %llu of %llu delivered pkts",
+	       (unsigned long long)s->delivered_ce, (unsigned long long)s->delivered_pkts);
+	if (s->delivered_pkts)
+		printf(" (%.1f%%)", 100.0 * s->delivered_ce / s->delivered_pkts);
+	printf("\n\trwnd      limited %s  zero-window acks %llu\n",
+	       fmt_usec(rwnd, sizeof(rwnd), s->rwnd_limited_us),
+	       (unsigned long long)s->zero_wnd_acks);
+}
+
+static void show_signals(const struct dest_ctx *c, const struct sluice_signals *s)
+{
+	printf("\tconns     active %u  busy %u  opened %llu  closed %llu\n",
+	       s->conns_active, signals_busy(c, s), (unsigned long long)s->conns_opened,
+	       (unsigned long long)s->conns_closed);
 	printf("\tconnects  %llu  failed %llu\n", (unsigned long long)s->connects,
 	       (unsigned long long)s->connect_fails);
 	show_rtt(s);
 	printf("\tretrans   %llu segs  rtos %llu\n", (unsigned long long)s->retrans,
 	       (unsigned long long)s->rtos);
+	show_receiver(s);
 	printf("\tacked     %llu bytes\n", (unsigned long long)s->bytes_acked);
 }
 
@@ -229,20 +320,24 @@ void dest_view_text(const struct dest_ctx *c, const struct dest_view *v)
 		show_override(&v->ovr);
 	else
 		printf("\toverride  none\n");
+	if (v->has_override || (v->entry.flags & SLUICE_DEST_F_MATCHED))
+		show_why(v);
 	if (v->has_signals)
-		show_signals(&v->sig);
+		show_signals(c, &v->sig);
 	else
 		printf("\tsignals   none\n");
 }
 
-/* One line of "dest list": counters in packets, "show" has the bytes. */
+/* One line of "dest list": counters in packets, "show" has the bytes.
+ * Pressure and breaker are the latest decision, as in show_why(). */
 int dest_list_row(struct table *t, const struct dest_ctx *c, const struct dest_view *v)
 {
 	char addr[SLUICE_ADDR_STRLEN], prefix[SLUICE_ADDR_STRLEN], rate[32], tokens[32];
-	char passed[24], marked[24], dropped[24];
+	char pressure[16], passed[24], marked[24], dropped[24];
 	const struct sluice_dest *d = &v->entry;
 	const struct policy_entry *pe = entry_policy(c, d);
-	const char *row[9];
+	const struct sluice_dest_ctl *o = v->has_override ? &v->ovr : NULL;
+	const char *row[DEST_LIST_COLS];
 
 	snprintf(passed, sizeof(passed), "%llu", (unsigned long long)d->passed_pkts);
 	snprintf(marked, sizeof(marked), "%llu", (unsigned long long)d->marked_pkts);
@@ -251,11 +346,12 @@ int dest_list_row(struct table *t, const struct dest_ctx *c, const struct dest_v
 	row[1] = pe ? format_prefix(prefix, sizeof(prefix), &pe->key) : "-";
 	row[2] = pe ? mode_name(d->mode) : "-";
 	row[3] = format_rate(rate, sizeof(rate), d->rate_Bps);
-	row[4] = format_size(tokens, sizeof(tokens), entry_tokens(c, d));
-	row[5] = passed;
-	row[6] = marked;
-	row[7] = dropped;
-	row[8] = v->has_override ? "yes" : "no";
+	row[4] = o ? fmt_pressure(pressure, sizeof(pressure), o->pressure_milli) : "-";
+	row[5] = breaker_name(o ? o->breaker : d->breaker);
+	row[6] = format_size(tokens, sizeof(tokens), entry_tokens(c, d));
+	row[7] = passed;
+	row[8] = marked;
+	row[9] = dropped;
+	row[10] = o ? "yes" : "no";
 	return table_add(t, row);
 }
-

@@ -25,7 +25,7 @@ static int do_help(int argc, char **argv)
 	printf("Usage: sluicectl [OPTIONS] OBJECT { COMMAND | help }\n"
 	       "       sluicectl help\n"
 	       "\n"
-	       "OBJECT := { policy | dest | status }\n"
+	       "OBJECT := { policy | dest | events | status }\n"
 	       "OPTIONS := { --pin-dir DIR | -j|--json | -p|--pretty | -h|--help |\n"
 	       "             -V|--version }\n");
 	return 0;
@@ -48,6 +48,7 @@ static int do_version(void)
 static const struct cmd objects[] = {
 	{ "policy", do_policy },
 	{ "dest", do_dest },
+	{ "events", do_events },
 	{ "status", do_status },
 	{ "help", do_help },
 	{ NULL, NULL },

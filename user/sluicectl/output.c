@@ -83,6 +83,20 @@ int json_print(cJSON *doc)
 	return 0;
 }
 
+/* Print and free a document on one line, whatever -p says: a stream of
+ * documents is read line by line. */
+int json_print_line(cJSON *doc)
+{
+	char *s = cJSON_PrintUnformatted(doc);
+
+	cJSON_Delete(doc);
+	if (!s)
+		return -ENOMEM;
+	puts(s);
+	free(s);
+	return 0;
+}
+
 /* Commands with nothing to report still print a valid document. */
 int json_print_null(void)
 {
@@ -112,6 +126,18 @@ char *fmt_usec(char *buf, size_t len, unsigned long long us)
 char *fmt_nsec(char *buf, size_t len, unsigned long long ns)
 {
 	return fmt_usec(buf, len, ns / 1000);
+}
+
+char *fmt_pressure(char *buf, size_t len, unsigned int milli)
+{
+	snprintf(buf, len, "%.2f", milli / 1000.0);
+	return buf;
+}
+
+/* Pressure is a fraction 0..1 in JSON, the maps keep thousandths. */
+void json_add_pressure(cJSON *obj, unsigned int milli)
+{
+	cJSON_AddNumberToObject(obj, "pressure", milli / 1000.0);
 }
 
 /* A text table: cells are copied, columns padded to their widest cell. */

@@ -10,6 +10,7 @@
 
 #include "lib/addr.h"
 #include "lib/policy.h"
+#include "lib/reason.h"
 #include "sluicectl/sluicectl.h"
 
 struct grow {
@@ -101,6 +102,8 @@ cJSON *policy_json(const struct sluice_lpm_key *k, const struct sluice_policy *p
 	json_add_u64(o, "ecn_threshold_bytes", p->mark_thresh);
 	json_add_u64(o, "min_rate_bps", rate_bps(p->min_Bps));
 	json_add_u64(o, "max_rate_bps", rate_bps(p->max_Bps));
+	cJSON_AddStringToObject(o, "controller", controller_name(p->controller));
+	cJSON_AddStringToObject(o, "fail_mode", fail_mode_name(p->fail_mode));
 	cJSON_AddStringToObject(o, "mode", mode_name(p->mode));
 	cJSON_AddStringToObject(o, "source", policy_source(p));
 	return o;

@@ -11,15 +11,9 @@
 
 #include "lib/addr.h"
 #include "lib/policy.h"
+#include "lib/reason.h"
 #include "lib/units.h"
-#include "sluice/bucket.h"
 #include "sluicectl/sluicectl.h"
-
-/*
- * Above this rate a byte costs less than 2^-16 ns in the datapath's fixed
- * point and rounds to 0, which the bucket reads as rate 0: pass nothing.
- */
-#define RATE_MAX_BYTES_PER_SEC (2 * (SLUICE_NSEC_PER_SEC << 16))
 
 /*
  * Would the prefix be valid with its host bits cleared? If so, *k gets
@@ -67,17 +61,48 @@ int parse_prefix_arg(const char *s, struct sluice_lpm_key *k)
 	return p_usage("invalid prefix '%s'", s);
 }
 
-static int kw_rate(const char *v, struct sluice_policy *p)
+/* One rate, for "rate", "min" and "max". The ceiling is the library's
+ * (lib/policy.h), checked here too so that the error quotes the word. */
+static int rate_value(const char *what, const char *v, __u64 *out)
 {
 	char max[32];
 	__u64 r;
 
 	if (parse_rate(v, &r))
-		return p_usage("invalid rate '%s'", v);
-	if (r > RATE_MAX_BYTES_PER_SEC)
-		return p_usage("invalid rate '%s': above %s, the most the datapath can hold",
-			       v, format_rate(max, sizeof(max), RATE_MAX_BYTES_PER_SEC));
-	p->rate_Bps = r;
+		return p_usage("invalid %s '%s'", what, v);
+	if (r > SLUICE_RATE_MAX_BPS)
+		return p_usage("invalid %s '%s': above %s", what, v,
+			       format_rate(max, sizeof(max), SLUICE_RATE_MAX_BPS));
+	*out = r;
+	return 0;
+}
+
+static int kw_rate(const char *v, struct sluice_policy *p)
+{
+	return rate_value("rate", v, &p->rate_Bps);
+}
+
+static int kw_min(const char *v, struct sluice_policy *p)
+{
+	return rate_value("min rate", v, &p->min_Bps);
+}
+
+static int kw_max(const char *v, struct sluice_policy *p)
+{
+	return rate_value("max rate", v, &p->max_Bps);
+}
+
+static int kw_controller(const char *v, struct sluice_policy *p)
+{
+	if (parse_controller(v, &p->controller))
+		return p_usage("invalid controller '%s' (static, aimd or gradient)", v);
+	return 0;
+}
+
+static int kw_fail(const char *v, struct sluice_policy *p)
+{
+	if (parse_fail_mode(v, &p->fail_mode))
+		return p_usage("invalid fail mode '%s' (open or closed)", v);
 	return 0;
 }
 
@@ -107,45 +132,68 @@ struct keyword {
 	int (*parse)(const char *val, struct sluice_policy *p);
 };
 
-enum { KW_RATE, KW_BURST, KW_ECN, KW_MODE };
+enum { KW_RATE, KW_MIN, KW_MAX, KW_CONTROLLER, KW_FAIL, KW_BURST, KW_ECN, KW_MODE };
+
+#define KW(i) (1U << (i))
 
 static const struct keyword keywords[] = {
 	[KW_RATE] = { "rate", kw_rate },
+	[KW_MIN] = { "min", kw_min },
+	[KW_MAX] = { "max", kw_max },
+	[KW_CONTROLLER] = { "controller", kw_controller },
+	[KW_FAIL] = { "fail", kw_fail },
 	[KW_BURST] = { "burst", kw_burst },
 	[KW_ECN] = { "ecn", kw_ecn },
 	[KW_MODE] = { "mode", kw_mode },
 	{ NULL, NULL },
 };
 
-/* "KEYWORD VALUE ..." pairs; each keyword at most once. */
-static int parse_keywords(int argc, char **argv, struct sluice_policy *p)
+/* "KEYWORD VALUE ..." pairs; each keyword at most once. *seen gets the
+ * KW() bits of the keywords given. */
+static int parse_keywords(int argc, char **argv, struct sluice_policy *p,
+			  unsigned int *seen)
 {
-	unsigned int seen = 0;
 	int i, err;
 
+	*seen = 0;
 	for (; argc > 0; argc -= 2, argv += 2) {
 		i = table_match(argv[0], keywords, sizeof(keywords[0]));
 		if (i == -ENOTUNIQ)
 			return p_usage("ambiguous keyword '%s'", argv[0]);
 		if (i < 0)
 			return p_usage("unknown keyword '%s'", argv[0]);
-		if (seen & (1U << i))
+		if (*seen & KW(i))
 			return p_usage("duplicate keyword '%s'", argv[0]);
 		if (argc < 2)
 			return p_usage("missing value for '%s'", argv[0]);
 		err = keywords[i].parse(argv[1], p);
 		if (err)
 			return err;
-		seen |= 1U << i;
+		*seen |= KW(i);
 	}
-	if (!(seen & (1U << KW_RATE)))
+	return 0;
+}
+
+/*
+ * The law a policy follows when the operator names none (lib/policy.h):
+ * a rate alone is a static limit, a floor or a ceiling asks for the
+ * gradient controller. A static limit needs its rate; an adaptive one
+ * can start from its max, which policy_validate() checks.
+ */
+static int pick_controller(unsigned int seen, struct sluice_policy *p)
+{
+	if (!(seen & KW(KW_CONTROLLER)))
+		p->controller = seen & (KW(KW_MIN) | KW(KW_MAX)) ? SLUICE_CTRL_GRADIENT
+								 : SLUICE_CTRL_STATIC;
+	if (p->controller == SLUICE_CTRL_STATIC && !(seen & KW(KW_RATE)))
 		return p_usage("missing 'rate RATE'");
 	return 0;
 }
 
-/* PREFIX rate RATE [burst SIZE] [ecn SIZE] [mode MODE] */
+/* PREFIX [rate RATE] [min RATE] [max RATE] [controller C] [fail F] ... */
 int policy_parse_add(int argc, char **argv, struct policy_req *req)
 {
+	unsigned int seen;
 	const char *why;
 	int err;
 
@@ -155,7 +203,9 @@ int policy_parse_add(int argc, char **argv, struct policy_req *req)
 	err = parse_prefix_arg(argv[0], &req->key);
 	if (err)
 		return err;
-	err = parse_keywords(argc - 1, argv + 1, &req->pol);
+	err = parse_keywords(argc - 1, argv + 1, &req->pol, &seen);
+	if (!err)
+		err = pick_controller(seen, &req->pol);
 	if (err)
 		return err;
 	/* CLI policies keep flags 0: only the config file sets F_CONFIG. */

@@ -43,8 +43,10 @@ int no_more_args(int argc, char **argv);
 int p_usage(const char *fmt, ...) __printf(1, 2);
 int p_err(int err, const char *fmt, ...) __printf(2, 3);
 int json_print(cJSON *doc);
+int json_print_line(cJSON *doc);
 int json_print_null(void);
 void json_add_u64(cJSON *obj, const char *key, unsigned long long v);
+void json_add_pressure(cJSON *obj, unsigned int milli);
 void json_install_hooks(void);
 
 struct table;
@@ -56,6 +58,8 @@ void table_free(struct table *t);
 /* Human forms: "1.25ms", "3.2s", "850us". */
 char *fmt_usec(char *buf, size_t len, unsigned long long us);
 char *fmt_nsec(char *buf, size_t len, unsigned long long ns);
+/* Pressure from thousandths: "0.62". */
+char *fmt_pressure(char *buf, size_t len, unsigned int milli);
 
 /* Bits per second, as tc and operators count rates; the maps hold bytes. */
 static inline unsigned long long rate_bps(__u64 rate_Bps)
@@ -86,7 +90,7 @@ void policy_set_free(struct policy_set *set);
 const char *policy_source(const struct sluice_policy *p);
 cJSON *policy_json(const struct sluice_lpm_key *k, const struct sluice_policy *p);
 
-/* policy_parse.c: "PREFIX rate RATE [burst SIZE] ..." into a checked policy. */
+/* policy_parse.c: "PREFIX [rate RATE] [min RATE] ..." into a checked policy. */
 struct policy_req {
 	struct sluice_lpm_key key;
 	struct sluice_policy pol;
@@ -123,15 +127,33 @@ int dest_addrs(const struct sluice_maps *m, struct sluice_addr **addrs, size_t *
 /* dest_print.c: a destination as JSON, as text, as a row of "dest list". */
 cJSON *dest_view_json(const struct dest_ctx *c, const struct dest_view *v);
 void dest_view_text(const struct dest_ctx *c, const struct dest_view *v);
+#define DEST_LIST_COLS 11
 int dest_list_row(struct table *t, const struct dest_ctx *c, const struct dest_view *v);
 
 /* rtt.c: statistics from the cumulative RTT histogram. */
 int rtt_median_us(const struct sluice_signals *s, unsigned long long *us);
 int rtt_mean_us(const struct sluice_signals *s, unsigned long long *us);
 
+/* events.c: the decision log (sluice_events), sorted by seq. */
+struct event_log {
+	struct sluice_event *v; /* n events, oldest first */
+	size_t n;
+	__u32 *keys;            /* room for the ring's keys */
+};
+
+/* Room for the whole ring; on error, one message has been printed. */
+int event_log_init(struct event_log *log);
+void event_log_free(struct event_log *log);
+/* Read the ring, keeping the events whose seq is above after; on error,
+ * one message has been printed and the log is empty. */
+int event_log_read(int fd, __u64 after, struct event_log *log);
+void event_print_text(const struct sluice_event *e);
+cJSON *event_json(const struct sluice_event *e);
+
 /* Objects. */
 int do_policy(int argc, char **argv);
 int do_dest(int argc, char **argv);
+int do_events(int argc, char **argv);
 int do_status(int argc, char **argv);
 
 #endif

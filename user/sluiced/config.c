@@ -8,6 +8,7 @@
 
 #include "lib/addr.h"
 #include "lib/policy.h"
+#include "lib/reason.h"
 #include "lib/units.h"
 #include "sluiced/config.h"
 
@@ -119,6 +120,19 @@ static int policy_key(struct parse_ctx *x, const char *key, const char *val)
 	} else if (!strcmp(key, "mode")) {
 		if (parse_mode(val, &p->mode))
 			return fail(x, "invalid mode '%s' (enforce or monitor)", val);
+	} else if (!strcmp(key, "min")) {
+		if (parse_rate(val, &p->min_Bps))
+			return fail(x, "invalid min '%s'", val);
+	} else if (!strcmp(key, "max")) {
+		if (parse_rate(val, &p->max_Bps))
+			return fail(x, "invalid max '%s'", val);
+	} else if (!strcmp(key, "controller")) {
+		if (parse_controller(val, &p->controller))
+			return fail(x, "invalid controller '%s' (static, aimd or gradient)", val);
+		x->cur->has_controller = true;
+	} else if (!strcmp(key, "fail")) {
+		if (parse_fail_mode(val, &p->fail_mode))
+			return fail(x, "invalid fail mode '%s' (open or closed)", val);
 	} else {
 		return fail(x, "unknown key '%s' in [%s]", key, x->cur_section);
 	}
@@ -137,8 +151,11 @@ static int policy_finish(struct parse_ctx *x)
 	x->cur = NULL;
 	if (!cp->has_prefix)
 		return fail(x, "[%s] has no prefix", x->cur_section);
-	if (!cp->has_rate)
-		return fail(x, "[%s] has no rate", x->cur_section);
+	if (!cp->has_rate && !cp->pol.max_Bps)
+		return fail(x, "[%s] has no rate and no max", x->cur_section);
+	/* Only a rate: a fixed limit. A min or max: adaptive, gradient by default. */
+	if (!cp->has_controller && (cp->pol.min_Bps || cp->pol.max_Bps))
+		cp->pol.controller = SLUICE_CTRL_GRADIENT;
 	cp->pol.flags = SLUICE_POLICY_F_CONFIG;
 	policy_fill_defaults(&cp->pol);
 	if (policy_validate(&cp->pol, &why))

@@ -21,6 +21,7 @@ struct conf_policy {
 	struct sluice_policy pol;
 	bool has_prefix;
 	bool has_rate;
+	bool has_controller;
 };
 
 struct sluiced_config {

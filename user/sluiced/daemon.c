@@ -160,8 +160,8 @@ int daemon_start(struct daemon *d)
 	err = loader_load(&d->ld, d->cfg.pin_dir, d->cfg.dest_table_size);
 	if (err)
 		return err;
-	d->signals = signal_reader_new(d->ld.maps.signals);
-	if (!d->signals) {
+	d->control = control_new(&d->ld.maps, d->cfg.pin_dir);
+	if (!d->control) {
 		err = -ENOMEM;
 		goto err_close;
 	}
@@ -180,8 +180,8 @@ err_detach:
 	daemon_stop(d);
 	return err;
 err_close:
-	signal_reader_free(d->signals);
-	d->signals = NULL;
+	control_free(d->control);
+	d->control = NULL;
 	loader_close(&d->ld);
 	return err;
 }
@@ -212,29 +212,12 @@ int daemon_apply(struct daemon *d, const struct sluiced_config *next)
 	return err;
 }
 
-static void log_sample(const struct dest_sample *s, void *ctx)
-{
-	char a[SLUICE_ADDR_STRLEN], r[32];
-
-	(void)ctx;
-	if (!s->active || log_get_level() < LOG_LVL_DEBUG)
-		return;
-	log_debug("dest %s: conns %u rtt p10 %llu us p50 %llu us (%llu samples) "
-		  "delivered %s retrans %llu rtos %llu connects %llu failed %llu",
-		  format_addr(a, sizeof(a), &s->addr), s->conns_active,
-		  (unsigned long long)s->rtt_p10_us, (unsigned long long)s->rtt_p50_us,
-		  (unsigned long long)s->rtt_samples,
-		  format_rate(r, sizeof(r), s->delivered_Bps),
-		  (unsigned long long)s->retrans, (unsigned long long)s->rtos,
-		  (unsigned long long)s->connects, (unsigned long long)s->connect_fails);
-}
-
 void daemon_tick(struct daemon *d)
 {
-	int n = signal_reader_poll(d->signals, now_ns(), log_sample, d);
+	int err = control_tick(d->control, now_ns(), d->cfg.interval_ns);
 
-	if (n < 0)
-		log_warnx("read signals: %s", strerror(-n));
+	if (err)
+		log_warnx("control interval: %s", strerror(-err));
 }
 
 void daemon_stop(struct daemon *d)
@@ -247,8 +230,8 @@ void daemon_stop(struct daemon *d)
 	if (d->attached_cgroup[0])
 		cgroup_detach_all(d->cfg.pin_dir);
 	d->attached_cgroup[0] = '\0';
-	signal_reader_free(d->signals);
-	d->signals = NULL;
+	control_free(d->control);
+	d->control = NULL;
 	loader_close(&d->ld);
 }
 

@@ -5,13 +5,13 @@
 
 #include "sluiced/config.h"
 #include "sluiced/loader.h"
-#include "sluiced/signals.h"
+#include "sluiced/control.h"
 
 struct daemon {
 	struct sluiced_config cfg;
 	const char *config_path;   /* NULL: command line only */
 	struct loader ld;
-	struct signal_reader *signals;
+	struct control *control;
 	char attached_ifaces[SLUICED_MAX_IFACES][IF_NAMESIZE];
 	int n_attached;
 	char attached_cgroup[PATH_MAX]; /* "" when sock_ops is not attached */

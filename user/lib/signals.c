@@ -6,7 +6,7 @@
 #include <bpf/bpf.h>
 
 #include "sluice/rtt_hist.h"
-#include "sluiced/signals.h"
+#include "lib/signals.h"
 
 #define BATCH 512
 
@@ -90,7 +90,13 @@ static void make_sample(struct dest_sample *s, const struct prev *p,
 	s->rtos = DELTA(rtos);
 	s->connects = DELTA(connects);
 	s->connect_fails = DELTA(connect_fails);
+	s->conns_opened = DELTA(conns_opened);
+	s->delivered_pkts = DELTA(delivered_pkts);
+	s->delivered_ce = DELTA(delivered_ce);
+	s->rwnd_limited_us = DELTA(rwnd_limited_us);
+	s->zero_wnd_acks = DELTA(zero_wnd_acks);
 	s->conns_active = cur->conns_active;
+	s->conns_busy = cur->busy_now > cur->busy_prev ? cur->busy_now : cur->busy_prev;
 	for (i = 0; i < SLUICE_RTT_BUCKETS; i++)
 		hist[i] = cur->rtt_hist[i] >= old->rtt_hist[i] ?
 			  cur->rtt_hist[i] - old->rtt_hist[i] : 0;

@@ -5,8 +5,8 @@
  * reads them all in batches and turns them into the interval's values by
  * difference with what it read last time.
  */
-#ifndef SLUICED_SIGNALS_H
-#define SLUICED_SIGNALS_H
+#ifndef SLUICE_SIGNALS_H
+#define SLUICE_SIGNALS_H
 
 #include <stdbool.h>
 #include "sluice/abi.h"
@@ -24,7 +24,13 @@ struct dest_sample {
 	__u64 rtos;
 	__u64 connects;
 	__u64 connect_fails;
+	__u64 conns_opened;  /* connects that succeeded */
+	__u64 delivered_pkts;
+	__u64 delivered_ce;
+	__u64 rwnd_limited_us;
+	__u64 zero_wnd_acks;
 	__u32 conns_active;
+	__u32 conns_busy;    /* connections with data acked lately */
 	bool active;         /* anything happened in the interval */
 };
 

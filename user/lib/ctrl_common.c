@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* What the control laws share: pressure, base RTT, burst, cwnd clamp. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/ctrl.h"
+#include "sluice/bucket.h"
+
+#define BASE_RISE_PERIOD_NS 30000000000ULL /* the base may rise once per 30 s */
+#define BASE_RISE_MAX       1.10           /* ... by at most 10% */
+#define TARGET_MIN_US       1000           /* RTT samples jitter by ~1 ms here */
+#define ECN_GAIN            (1.0 / 16)
+#define PRESSURE_RISE       0.5
+#define PRESSURE_FALL       0.1
+#define BURST_MIN_BYTES     (66 * 1024)    /* above one GSO super-packet */
+#define BURST_TIME_MIN_US   2000
+#define CLAMP_HEADROOM      1.15
+#define CLAMP_MIN           2              /* 1 collapses: delayed ACKs */
+#define CLAMP_NONE_ABOVE    65535
+
+extern const struct controller ctrl_static, ctrl_aimd, ctrl_gradient;
+
+const struct controller *controller_for(__u8 id)
+{
+	switch (id) {
+	case SLUICE_CTRL_AIMD:
+		return &ctrl_aimd;
+	case SLUICE_CTRL_GRADIENT:
+		return &ctrl_gradient;
+	default:
+		return &ctrl_static;
+	}
+}
+
+void ctrl_init(struct ctrl_state *st, const struct sluice_policy *pol)
+{
+	memset(st, 0, sizeof(*st));
+	st->rate_Bps = pol->rate_Bps;
+	st->reason = SLUICE_REASON_POLICY;
+	st->started = true;
+}
+
+static double clamp01(double v)
+{
+	return v < 0 ? 0 : v > 1 ? 1 : v;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+void base_rtt_update(struct base_rtt *b, __u64 sample_us, bool calm, __u64 now_ns)
+{
+	__u32 sorted[CTRL_BASE_WINDOW];
+	__u64 p10;
+
+	if (!sample_us)
+		return;
+	b->hist[b->next] = (__u32)(sample_us > 0xffffffffULL ? 0xffffffffULL : sample_us);
+	b->next = (b->next + 1) % CTRL_BASE_WINDOW;
+	if (b->n < CTRL_BASE_WINDOW)
+		b->n++;
+	memcpy(sorted, b->hist, b->n * sizeof(sorted[0]));
+	qsort(sorted, b->n, sizeof(sorted[0]), cmp_u32);
+	p10 = sorted[b->n / 10];
+	if (!b->base_us || p10 <= b->base_us) {
+		b->base_us = p10; /* falls at once: less queueing than thought */
+		return;
+	}
+	/* Rises only when calm and slowly, so a standing queue never
+	 * becomes the new normal. */
+	if (!calm || now_ns - b->raised_at_ns < BASE_RISE_PERIOD_NS)
+		return;
+	b->base_us = p10 < b->base_us * BASE_RISE_MAX ? p10 : (__u64)(b->base_us * BASE_RISE_MAX);
+	b->raised_at_ns = now_ns;
+}
+
+void base_rtt_reset(struct base_rtt *b, __u64 base_us)
+{
+	__u32 i;
+
+	for (i = 0; i < b->n; i++)
+		b->hist[i] = (__u32)base_us;
+	b->base_us = base_us;
+}
+
+void ctrl_delivered_push(struct ctrl_state *st, __u64 Bps)
+{
+	st->delivered[st->delivered_next] = Bps;
+	st->delivered_next = (st->delivered_next + 1) % CTRL_DELIVERED_WINDOW;
+}
+
+__u64 ctrl_delivered_max(const struct ctrl_state *st)
+{
+	__u64 m = 0;
+	int i;
+
+	for (i = 0; i < CTRL_DELIVERED_WINDOW; i++)
+		if (st->delivered[i] > m)
+			m = st->delivered[i];
+	return m;
+}
+
+void ctrl_pressure_update(struct ctrl_state *st, const struct ctrl_input *in,
+			  struct ctrl_signals *sig)
+{
+	const struct dest_sample *s = in->s;
+	double interval_us = (double)in->interval_ns / 1000;
+	__u64 delivered = s->delivered_pkts;
+
+	memset(sig, 0, sizeof(*sig));
+	if (s->rtt_samples)
+		base_rtt_update(&st->base, s->rtt_p10_us, st->pressure < 0.1, in->now_ns);
+	sig->base_us = st->base.base_us;
+	/* The interval's low percentile, not its median: delayed ACKs add
+	 * one-sided noise to many samples, while a standing queue raises
+	 * every one of them. */
+	sig->rtt_us = s->rtt_samples ? s->rtt_p10_us : 0;
+	sig->target_us = sig->base_us / 4 > TARGET_MIN_US ? sig->base_us / 4 : TARGET_MIN_US;
+	if (sig->rtt_us > sig->base_us)
+		sig->queue_us = sig->rtt_us - sig->base_us;
+	if (sig->rtt_us && sig->queue_us > sig->target_us)
+		sig->p_delay = clamp01((double)(sig->queue_us - sig->target_us) /
+				       (3.0 * sig->target_us));
+
+	if (s->retrans || s->rtos)
+		sig->loss = delivered ? clamp01((double)s->retrans / delivered) : 1;
+	sig->p_loss = s->rtos ? 1 : clamp01((sig->loss - 0.01) / 0.09);
+
+	sig->ce = delivered ? clamp01((double)s->delivered_ce / delivered) : 0;
+	if (delivered)
+		st->ecn_alpha += ECN_GAIN * (sig->ce - st->ecn_alpha);
+	sig->p_ecn = st->ecn_alpha;
+
+	if (interval_us > 0)
+		sig->rwnd = clamp01((double)s->rwnd_limited_us /
+				    (interval_us * (s->conns_busy ? s->conns_busy : 1)));
+	sig->p_rwnd = sig->rwnd;
+	if (s->zero_wnd_acks && sig->p_rwnd < 0.5)
+		sig->p_rwnd = 0.5;
+
+	if (s->connects)
+		sig->fail = clamp01((double)s->connect_fails / s->connects);
+	sig->p_fail = sig->fail;
+
+	sig->p_raw = sig->p_delay;
+	sig->top = SLUICE_REASON_DELAY;
+#define TAKE(p, r) do { if ((p) > sig->p_raw) { sig->p_raw = (p); sig->top = (r); } } while (0)
+	TAKE(sig->p_loss, s->rtos ? SLUICE_REASON_RTO : SLUICE_REASON_LOSS);
+	TAKE(sig->p_ecn, SLUICE_REASON_ECN);
+	TAKE(sig->p_rwnd, SLUICE_REASON_RWND);
+	TAKE(sig->p_fail, SLUICE_REASON_CONNECT_FAIL);
+#undef TAKE
+	/* Rise fast, fall slowly: pressure should outlast a brief lull. */
+	st->pressure += (sig->p_raw > st->pressure ? PRESSURE_RISE : PRESSURE_FALL) *
+			(sig->p_raw - st->pressure);
+	if (st->pressure < 0.001)
+		st->pressure = 0;
+}
+
+void ctrl_burst(const struct sluice_policy *pol, __u64 rate_Bps, double pressure,
+		__u64 base_us, __u32 *burst, __u32 *mark)
+{
+	__u64 tight_us = base_us > BURST_TIME_MIN_US ? base_us : BURST_TIME_MIN_US;
+	double tight = (double)rate_Bps * tight_us / 1e6, loose = pol->burst_bytes;
+	double b;
+
+	if (tight < BURST_MIN_BYTES)
+		tight = BURST_MIN_BYTES;
+	if (tight > loose)
+		tight = loose;
+	/* Deep when calm, shrinking toward a couple of milliseconds at the
+	 * rate as pressure rises, so tails stay short under pressure. */
+	b = loose - (loose - tight) * clamp01(pressure);
+	*burst = (__u32)b;
+	*mark = pol->burst_bytes ? (__u32)((double)pol->mark_thresh * b / pol->burst_bytes)
+				 : *burst / 4;
+}
+
+__u32 ctrl_cwnd_clamp(__u64 rate_Bps, __u64 base_us, __u32 conns, __u64 mss)
+{
+	double segs;
+
+	if (!base_us || !rate_Bps)
+		return 0;
+	segs = (double)rate_Bps * base_us / 1e6 * CLAMP_HEADROOM /
+	       ((conns ? conns : 1) * (double)(mss ? mss : 1448));
+	if (segs > CLAMP_NONE_ABOVE)
+		return 0;
+	segs = ceil(segs);
+	return segs < CLAMP_MIN ? CLAMP_MIN : (__u32)segs;
+}
+
+__u64 ctrl_bound(const struct sluice_policy *pol, __u64 rate_Bps, __u32 *reason)
+{
+	if (pol->max_Bps && rate_Bps >= pol->max_Bps) {
+		if (rate_Bps > pol->max_Bps || *reason == SLUICE_REASON_PROBE)
+			*reason = SLUICE_REASON_CEILING;
+		return pol->max_Bps;
+	}
+	if (rate_Bps <= pol->min_Bps) {
+		*reason = SLUICE_REASON_FLOOR;
+		return pol->min_Bps;
+	}
+	return rate_Bps;
+}
+
+void ctrl_finish(struct ctrl_state *st, const struct ctrl_input *in,
+		 struct ctrl_output *out, __u64 rate_Bps, __u32 reason)
+{
+	const struct dest_sample *s = in->s;
+	__u64 mss = s->delivered_pkts ? s->bytes_acked / s->delivered_pkts : 0;
+
+	if (mss < 536 || mss > 65535)
+		mss = 1448;
+	st->rate_Bps = rate_Bps;
+	st->reason = reason;
+	out->rate_Bps = rate_Bps;
+	out->reason = reason;
+	out->pressure_milli = (__u16)lround(st->pressure * 1000);
+	ctrl_burst(in->pol, rate_Bps, st->pressure, st->base.base_us, &out->burst_bytes,
+		   &out->mark_thresh);
+	out->cwnd_clamp = ctrl_cwnd_clamp(rate_Bps, st->base.base_us, s->conns_busy, mss);
+}

@@ -1,0 +1,480 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <errno.h>
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+
+#include "lib/addr.h"
+#include "lib/breaker.h"
+#include "lib/ctrl.h"
+#include "lib/log.h"
+#include "lib/reason.h"
+#include "lib/units.h"
+#include "sluiced/control.h"
+
+#define LEASE_INTERVALS 5          /* the lease outlives a few missed ticks */
+#define LEASE_MIN_NS    1000000000ULL
+#define EVENT_RATE_STEP 0.05       /* rate changes below 5% are not events */
+#define STALE_INTERVALS 600        /* forget destinations idle this long */
+
+/* Everything the daemon knows about one destination. */
+struct dest_ctrl {
+	struct sluice_addr addr;
+	__u32 policy_id;
+	struct sluice_policy pol;   /* as last seen, to notice changes */
+	struct ctrl_state ctrl;
+	struct breaker br;
+	struct sluice_dest_ctl published;
+	bool has_published;
+	bool adopted;               /* published by a previous sluiced */
+	__u64 event_rate_Bps;       /* rate in the last rate event */
+	__u32 event_reason;
+	__u32 cap_reported;
+	__u64 seen_tick;
+};
+
+struct policy_count {
+	__u32 id;
+	__u32 dests, open;
+};
+
+struct control {
+	const struct sluice_maps *m;
+	const char *pin_dir;
+	void *dests;                /* tsearch tree of struct dest_ctrl */
+	struct signal_reader *reader;
+	struct sluice_config cfg;   /* read and written under the lock */
+	bool cfg_dirty;
+	bool ctl_changed;
+	__u64 tick;
+	__u64 now_ns, interval_ns;
+	struct policy_count counts[256];
+	int n_counts;
+	unsigned int seed;
+};
+
+static int dest_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const struct dest_ctrl *)a)->addr, &((const struct dest_ctrl *)b)->addr,
+		      sizeof(struct sluice_addr));
+}
+
+static struct dest_ctrl *dest_find(struct control *c, const struct sluice_addr *a);
+
+/* Take over the control values a previous sluiced published. */
+static int adopt_published(struct control *c)
+{
+	struct sluice_addr key, next;
+	struct sluice_dest_ctl v;
+	struct dest_ctrl *d;
+	void *prev = NULL;
+	int n = 0;
+
+	while (bpf_map_get_next_key(c->m->dest_ctl, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(c->m->dest_ctl, &key, &v))
+			continue;
+		d = dest_find(c, &key);
+		if (!d)
+			return -ENOMEM;
+		d->published = v;
+		d->has_published = true;
+		d->adopted = true;
+		n++;
+	}
+	if (n)
+		log_info("adopted control values of %d destination%s", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+struct control *control_new(const struct sluice_maps *m, const char *pin_dir)
+{
+	struct control *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->m = m;
+	c->pin_dir = pin_dir;
+	c->reader = signal_reader_new(m->signals);
+	if (!c->reader) {
+		free(c);
+		return NULL;
+	}
+	c->seed = (unsigned int)time(NULL) ^ (unsigned int)(uintptr_t)c;
+	if (adopt_published(c)) {
+		control_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void control_free(struct control *c)
+{
+	if (!c)
+		return;
+	tdestroy(c->dests, free);
+	signal_reader_free(c->reader);
+	free(c);
+}
+
+static __u64 realtime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* Append to the decision log (the sluice_events ring) and our own log. */
+static void emit(struct control *c, const struct dest_ctrl *d, __u32 kind, __u32 reason,
+		 __u64 old_v, __u64 new_v, const struct ctrl_output *o)
+{
+	struct sluice_event ev = {
+		.seq = c->cfg.event_seq + 1,
+		.time_ns = realtime_ns(),
+		.addr = d->addr,
+		.kind = kind,
+		.reason = reason,
+		.old_value = old_v,
+		.new_value = new_v,
+		.pressure_milli = (__u32)(d->ctrl.pressure * 1000),
+	};
+	char a[SLUICE_ADDR_STRLEN], r1[32], r2[32];
+	__u32 slot;
+
+	if (o) {
+		ev.rtt_us = (__u32)o->sig.rtt_us;
+		ev.base_rtt_us = (__u32)o->sig.base_us;
+		ev.loss_permille = (__u32)(o->sig.loss * 1000);
+	}
+	slot = (__u32)(ev.seq % SLUICE_EVENTS_MAX);
+	if (bpf_map_update_elem(c->m->events, &slot, &ev, BPF_ANY)) {
+		log_warn("write event");
+		return;
+	}
+	c->cfg.event_seq = ev.seq;
+	c->cfg_dirty = true;
+	format_addr(a, sizeof(a), &d->addr);
+	if (kind == SLUICE_EV_RATE)
+		log_info("%s: rate %s -> %s: %s (pressure %.2f, rtt %u us, base %u us)", a,
+			 format_rate(r1, sizeof(r1), old_v), format_rate(r2, sizeof(r2), new_v),
+			 reason_text(reason), d->ctrl.pressure, ev.rtt_us, ev.base_rtt_us);
+	else if (kind == SLUICE_EV_BREAKER)
+		log_info("%s: breaker %s -> %s: %s", a, breaker_name((__u8)old_v),
+			 breaker_name((__u8)new_v), reason_text(reason));
+}
+
+static struct policy_count *count_for(struct control *c, __u32 policy_id)
+{
+	int i;
+
+	for (i = 0; i < c->n_counts; i++)
+		if (c->counts[i].id == policy_id)
+			return &c->counts[i];
+	if (c->n_counts >= (int)(sizeof(c->counts) / sizeof(c->counts[0])))
+		return NULL;
+	c->counts[c->n_counts] = (struct policy_count){ .id = policy_id };
+	return &c->counts[c->n_counts++];
+}
+
+/* twalk has no context argument: the walk runs under the daemon's only
+ * thread, so a file-scope pointer is enough. */
+static struct control *walk_ctx;
+
+static void count_one(const void *node, VISIT which, int depth)
+{
+	const struct dest_ctrl *d = *(struct dest_ctrl *const *)node;
+	struct policy_count *pc;
+
+	(void)depth;
+	if (which != postorder && which != leaf)
+		return;
+	pc = count_for(walk_ctx, d->policy_id);
+	if (!pc)
+		return;
+	pc->dests++;
+	if (d->br.state != SLUICE_BREAKER_CLOSED)
+		pc->open++;
+}
+
+static void recount(struct control *c)
+{
+	c->n_counts = 0;
+	walk_ctx = c;
+	twalk(c->dests, count_one);
+}
+
+/* Never more than a third of one policy's destinations open (at least one). */
+static bool may_open(struct control *c, __u32 policy_id)
+{
+	struct policy_count *pc = count_for(c, policy_id);
+	__u32 allowed;
+
+	if (!pc)
+		return false;
+	allowed = pc->dests / 3 ? pc->dests / 3 : 1;
+	return pc->open < allowed;
+}
+
+static struct dest_ctrl *dest_find(struct control *c, const struct sluice_addr *a)
+{
+	struct dest_ctrl key = { .addr = *a }, **found, *d;
+
+	found = tfind(&key, &c->dests, dest_cmp);
+	if (found)
+		return *found;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	d->addr = *a;
+	if (!tsearch(d, &c->dests, dest_cmp)) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static int policy_of(struct control *c, const struct sluice_addr *a, struct sluice_policy *p)
+{
+	struct sluice_lpm_key k = { .prefixlen = 128, .addr = *a };
+
+	return bpf_map_lookup_elem(c->m->policy, &k, p) ? -errno : 0;
+}
+
+static void unpublish(struct control *c, struct dest_ctrl *d)
+{
+	if (!d->has_published)
+		return;
+	if (bpf_map_delete_elem(c->m->dest_ctl, &d->addr) && errno != ENOENT)
+		log_warn("remove control values");
+	d->has_published = false;
+	c->ctl_changed = true;
+}
+
+static void publish(struct control *c, struct dest_ctrl *d, const struct sluice_dest_ctl *v)
+{
+	if (d->has_published && !memcmp(&d->published, v, sizeof(*v)))
+		return;
+	if (bpf_map_update_elem(c->m->dest_ctl, &d->addr, v, BPF_ANY)) {
+		log_warn("write control values");
+		return;
+	}
+	d->published = *v;
+	d->has_published = true;
+	c->ctl_changed = true;
+}
+
+static void rate_event(struct control *c, struct dest_ctrl *d, const struct ctrl_output *o)
+{
+	double step;
+
+	if (!d->event_rate_Bps) {
+		d->event_rate_Bps = o->rate_Bps;
+		d->event_reason = o->reason;
+		return;
+	}
+	step = (double)o->rate_Bps / d->event_rate_Bps;
+	if (o->rate_Bps == d->event_rate_Bps ||
+	    (step > 1 - EVENT_RATE_STEP && step < 1 + EVENT_RATE_STEP &&
+	     o->reason == d->event_reason))
+		return;
+	emit(c, d, SLUICE_EV_RATE, o->reason, d->event_rate_Bps, o->rate_Bps, o);
+	d->event_rate_Bps = o->rate_Bps;
+	d->event_reason = o->reason;
+}
+
+static void breaker_update(struct control *c, struct dest_ctrl *d, const struct dest_sample *s,
+			   const struct ctrl_output *o)
+{
+	struct breaker_input bin = {
+		.s = s,
+		.pressure = d->ctrl.pressure,
+		.at_floor = o->rate_Bps <= d->pol.min_Bps,
+		.now_ns = c->now_ns,
+		.interval_ns = c->interval_ns,
+		.may_open = may_open(c, d->policy_id),
+		.jitter = (double)rand_r(&c->seed) / RAND_MAX * 2 - 1,
+		.rate_Bps = o->rate_Bps,
+	};
+	__u8 before = d->br.state;
+	struct policy_count *pc;
+	__u32 reason;
+
+	if (breaker_step(&d->br, &bin, &reason)) {
+		emit(c, d, SLUICE_EV_BREAKER, reason, before, d->br.state, o);
+		pc = count_for(c, d->policy_id);
+		if (pc && before == SLUICE_BREAKER_CLOSED)
+			pc->open++;
+		if (pc && d->br.state == SLUICE_BREAKER_CLOSED && pc->open)
+			pc->open--;
+		if (d->br.state == SLUICE_BREAKER_CLOSED) /* ramp up from the probe rate */
+			d->ctrl.rate_Bps = d->pol.min_Bps ? d->pol.min_Bps : o->rate_Bps;
+		d->cap_reported = 0;
+	} else if (reason == SLUICE_REASON_CAP && !d->cap_reported) {
+		emit(c, d, SLUICE_EV_BREAKER, reason, before, before, o);
+		d->cap_reported = 1;
+	}
+}
+
+/* The rate the datapath gets: the law's, unless the breaker says otherwise. */
+static __u64 compose_rate(struct dest_ctrl *d, struct ctrl_output *o)
+{
+	__u64 ramp;
+
+	if (d->br.state != SLUICE_BREAKER_CLOSED) {
+		o->reason = SLUICE_REASON_CONNECT_FAIL;
+		return d->pol.min_Bps ? d->pol.min_Bps : o->rate_Bps / 100;
+	}
+	ramp = breaker_ramp(&d->br, d->ctrl.rate_Bps, d->ctrl.pressure);
+	if (ramp) {
+		d->ctrl.rate_Bps = ramp;
+		o->reason = SLUICE_REASON_PROBE;
+		return ramp;
+	}
+	return o->rate_Bps;
+}
+
+static void control_one(struct control *c, const struct dest_sample *s)
+{
+	struct ctrl_input in = { .s = s, .now_ns = c->now_ns, .interval_ns = c->interval_ns };
+	struct sluice_dest_ctl v = {};
+	struct ctrl_output o = {};
+	struct sluice_policy pol;
+	struct dest_ctrl *d;
+
+	d = dest_find(c, &s->addr);
+	if (!d)
+		return;
+	d->seen_tick = c->tick;
+	if (policy_of(c, &s->addr, &pol) || pol.mode != SLUICE_MODE_ENFORCE) {
+		unpublish(c, d);
+		d->ctrl.started = false;
+		return;
+	}
+	if (!d->ctrl.started || memcmp(&pol, &d->pol, sizeof(pol))) {
+		ctrl_init(&d->ctrl, &pol);
+		memset(&d->br, 0, sizeof(d->br));
+		if (d->adopted && d->has_published) {
+			/* Carry on from where a previous sluiced left off. */
+			d->ctrl.rate_Bps = d->published.rate_Bps;
+			d->br.state = d->published.breaker;
+			d->br.last_good_Bps = pol.rate_Bps;
+		}
+		d->adopted = false;
+		d->pol = pol;
+		d->policy_id = pol.id;
+		d->event_rate_Bps = 0;
+	}
+	in.pol = &d->pol;
+	controller_for(pol.controller)->step(&d->ctrl, &in, &o);
+	breaker_update(c, d, s, &o);
+	o.rate_Bps = compose_rate(d, &o);
+	rate_event(c, d, &o);
+
+	if (pol.controller == SLUICE_CTRL_STATIC && d->br.state == SLUICE_BREAKER_CLOSED &&
+	    !d->br.ramping) {
+		unpublish(c, d); /* the policy's own values apply */
+		return;
+	}
+	v.rate_Bps = o.rate_Bps;
+	v.burst_bytes = o.burst_bytes;
+	v.mark_thresh = o.mark_thresh;
+	v.cwnd_clamp = o.cwnd_clamp;
+	v.pressure_milli = o.pressure_milli;
+	v.breaker = d->br.state;
+	v.probe_gap_ns = d->br.state != SLUICE_BREAKER_CLOSED ? BREAKER_PROBE_GAP_NS : 0;
+	v.reason = o.reason;
+	publish(c, d, &v);
+}
+
+struct pending {
+	struct dest_sample *v;
+	size_t n, cap;
+};
+
+static void collect(const struct dest_sample *s, void *ctx)
+{
+	struct pending *p = ctx;
+
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		struct dest_sample *v = realloc(p->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		p->v = v;
+		p->cap = cap;
+	}
+	p->v[p->n++] = *s;
+}
+
+/* Destinations gone quiet for long: drop their state and control values. */
+static struct dest_ctrl *stale[1024];
+static int n_stale;
+
+static void find_stale(const void *node, VISIT which, int depth)
+{
+	struct dest_ctrl *d = *(struct dest_ctrl *const *)node;
+
+	(void)depth;
+	if ((which == postorder || which == leaf) && n_stale < 1024 &&
+	    walk_ctx->tick - d->seen_tick > STALE_INTERVALS)
+		stale[n_stale++] = d;
+}
+
+static void prune(struct control *c)
+{
+	int i;
+
+	n_stale = 0;
+	walk_ctx = c;
+	twalk(c->dests, find_stale);
+	for (i = 0; i < n_stale; i++) {
+		unpublish(c, stale[i]);
+		tdelete(stale[i], &c->dests, dest_cmp);
+		free(stale[i]);
+	}
+}
+
+int control_tick(struct control *c, __u64 now_ns, __u64 interval_ns)
+{
+	static struct pending p;
+	__u64 lease = interval_ns * LEASE_INTERVALS;
+	__u32 zero = 0;
+	int lock, err;
+	size_t i;
+
+	c->tick++;
+	c->now_ns = now_ns;
+	c->interval_ns = interval_ns;
+	p.n = 0;
+	err = signal_reader_poll(c->reader, now_ns, collect, &p);
+	if (err < 0)
+		return err;
+
+	/* The config map is shared with sluicectl: read-modify-write it,
+	 * and the control values, under the same lock. */
+	lock = sluice_lock(c->pin_dir);
+	if (lock < 0)
+		return lock;
+	err = sluice_config_read(c->m->config, &c->cfg);
+	if (err)
+		goto out;
+	c->cfg_dirty = c->ctl_changed = false;
+	recount(c);
+	for (i = 0; i < p.n; i++)
+		control_one(c, &p.v[i]);
+	if (c->tick % 10 == 0)
+		prune(c);
+	if (c->ctl_changed)
+		c->cfg.ctl_gen++;
+	c->cfg.lease_expires_ns = now_ns + (lease > LEASE_MIN_NS ? lease : LEASE_MIN_NS);
+	if (bpf_map_update_elem(c->m->config, &zero, &c->cfg, BPF_ANY))
+		err = -errno;
+out:
+	sluice_unlock(lock);
+	return err;
+}
