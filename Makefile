@@ -39,6 +39,7 @@ BPF_HDRS    := $(wildcard bpf/lib/*.h) $(wildcard include/sluice/*.h)
 LIB_SRCS    := $(wildcard user/lib/*.c)
 LIB_OBJS    := $(patsubst user/%.c,$(OUT)/user/%.o,$(LIB_SRCS))
 LIB_HDRS    := $(wildcard user/lib/*.h) $(wildcard include/sluice/*.h)
+TOOL_HDRS   := $(wildcard user/sluiced/*.h) $(wildcard user/sluicectl/*.h)
 LIB         := $(OUT)/libsluice.a
 
 SLUICED_SRCS   := $(wildcard user/sluiced/*.c)
@@ -75,7 +76,7 @@ $(OUT)/%.skel.h: $(OUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(OUT)/user/%.o: user/%.c $(LIB_HDRS) $(BPF_SKELS) | $(OUT)/user/lib $(OUT)/user/sluiced $(OUT)/user/sluicectl
+$(OUT)/user/%.o: user/%.c $(LIB_HDRS) $(TOOL_HDRS) $(BPF_SKELS) | $(OUT)/user/lib $(OUT)/user/sluiced $(OUT)/user/sluicectl
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
