@@ -21,6 +21,10 @@
 
 #define SOL_SOCKET            1
 #define SO_MAX_PACING_RATE    47
+#define SOL_IP                0
+#define IP_TOS                1
+#define SOL_IPV6              41
+#define IPV6_TCLASS           67
 #define SOL_TCP               6
 #define TCP_BPF_SNDCWND_CLAMP 1002
 

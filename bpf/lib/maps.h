@@ -45,6 +45,13 @@ struct {
 	__type(value, struct sluice_signals);
 } sluice_signals SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, struct sluice_class_key);
+	__type(value, __u32);
+} sluice_classify SEC(".maps");
+
 /* Written by sluiced only; here so that it is created, pinned and typed
  * with the rest. */
 struct {

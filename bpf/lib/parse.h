@@ -18,7 +18,7 @@ struct pkt {
 	__u8 family;    /* 4 or 6 */
 	__u8 ecn;       /* ECN field of the IP header */
 	__u8 l4_proto;
-	__u8 pad;
+	__u8 dscp;
 };
 
 static __always_inline void addr_from_v4(struct sluice_addr *a, __be32 ip)
@@ -62,6 +62,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off,
 	addr_from_v4(&p->dst, iph->daddr);
 	p->family = 4;
 	p->ecn = iph->tos & INET_ECN_MASK;
+	p->dscp = iph->tos >> 2;
 	p->l4_proto = iph->protocol;
 	p->hdr_len = off + ihl;
 	/* Only a first fragment carries the L4 header. */
@@ -82,6 +83,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 	__builtin_memcpy(&p->dst, &ip6h->daddr, sizeof(p->dst));
 	p->family = 6;
 	p->ecn = (ip6h->flow_lbl[0] >> 4) & INET_ECN_MASK;
+	p->dscp = (ip6h->priority << 2) | (ip6h->flow_lbl[0] >> 6);
 	p->l4_proto = ip6h->nexthdr;
 	p->hdr_len = off + sizeof(*ip6h) +
 		     l4_hdr_len(data, data_end, off + sizeof(*ip6h), ip6h->nexthdr);

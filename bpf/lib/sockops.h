@@ -15,6 +15,8 @@
 #include "maps.h"
 #include "dest.h"
 #include "parse.h"
+#include "classify.h"
+#include "sluice/classes.h"
 #include "sluice/rtt_hist.h"
 
 /* tcp_sock's chrono counters run in jiffies. */
@@ -55,12 +57,44 @@ static __always_inline struct sluice_signals *signals_get(const struct sluice_ad
 	return s;
 }
 
+static __always_inline __u32 max3(__u32 a, __u32 b, __u32 c)
+{
+	a = a > b ? a : b;
+	return a > c ? a : c;
+}
+
+/*
+ * This connection's part of the destination's rate: the rate split among
+ * the connections busy lately, and with priority classes, first among the
+ * busy classes by their shares and the ladder (sluice/classes.h).
+ */
+static __always_inline __u64 share_of(const struct sluice_dest *d,
+				      const struct sluice_signals *s, const struct sluice_sk *st)
+{
+	struct sluice_config *cfg = config_get();
+	__u32 mask = 0, permille, i, n;
+	__u8 cls = st->cls & (SLUICE_CLASSES - 1);
+
+	if (!s)
+		return d->rate_Bps;
+	if (!cfg || !(cfg->class_share_pct[0] | cfg->class_share_pct[1] |
+		      cfg->class_share_pct[2] | cfg->class_share_pct[3]))
+		return d->rate_Bps / max3(s->busy_now, s->busy_prev, 1);
+	for (i = 0; i < SLUICE_CLASSES; i++)
+		if (s->class_busy_now[i] | s->class_busy_prev[i])
+			mask |= 1u << i;
+	permille = sluice_class_permille(cfg->class_share_pct, mask, d->ladder, cls);
+	n = max3(s->class_busy_now[cls], s->class_busy_prev[cls], 1);
+	return d->rate_Bps * permille / 1000 / n;
+}
+
 /*
  * The pacing rate, in bytes of TCP segment per second, that puts this
  * connection's share of the destination's rate on the wire.
  */
 static __always_inline __u32 pacing_for(const struct bpf_sock_ops *ops,
-					const struct sluice_dest *d, __u32 conns)
+					const struct sluice_dest *d,
+					const struct sluice_signals *s, const struct sluice_sk *st)
 {
 	__u64 mss = ops->mss_cache ? ops->mss_cache : 1448;
 	__u64 ovh = ops->family == AF_INET6 ? WIRE_OVERHEAD_V6 : WIRE_OVERHEAD_V4;
@@ -69,7 +103,7 @@ static __always_inline __u32 pacing_for(const struct bpf_sock_ops *ops,
 	if (!d || d->mode != SLUICE_MODE_ENFORCE || !d->rate_Bps ||
 	    lease_lapsed_open(d, bpf_ktime_get_ns()))
 		return PACING_UNLIMITED;
-	rate = d->rate_Bps / (conns ? conns : 1);
+	rate = share_of(d, s, st);
 	rate = rate * mss / (mss + ovh);
 	if (rate < SLUICE_RATE_MIN_BPS)
 		rate = SLUICE_RATE_MIN_BPS;
@@ -80,9 +114,10 @@ static __always_inline __u32 pacing_for(const struct bpf_sock_ops *ops,
 
 /* Set the pacing rate when it differs from what this socket last got. */
 static __always_inline void pacing_apply(struct bpf_sock_ops *ops, struct sluice_sk *st,
-					 const struct sluice_dest *d, __u32 conns)
+					 const struct sluice_dest *d,
+					 const struct sluice_signals *s)
 {
-	__u32 want = pacing_for(ops, d, conns);
+	__u32 want = pacing_for(ops, d, s, st);
 	int val = (int)want; /* the option takes exactly 4 bytes */
 
 	if (want == st->pacing_Bps || (want == PACING_UNLIMITED && !st->pacing_Bps))
@@ -94,29 +129,54 @@ static __always_inline void pacing_apply(struct bpf_sock_ops *ops, struct sluice
 }
 
 /*
- * Count this socket as busy in the current epoch, rotating the
- * destination's epoch counters when this is the epoch's first event.
- * Returns the number of busy connections to share the rate among.
+ * Count this socket as busy in the current epoch (in total and in its
+ * class), rotating the destination's epoch counters when this is the
+ * epoch's first event.
  */
-static __always_inline __u32 busy_conns(struct sluice_signals *s, struct sluice_sk *st,
-					__u64 now)
+static __always_inline void busy_mark(struct sluice_signals *s, struct sluice_sk *st, __u64 now)
 {
 	__u64 epoch = now / SLUICE_BUSY_EPOCH_NS;
 	__u64 old = READ_ONCE(s->busy_epoch);
-	__u32 cur, prev;
+	__u8 cls = st->cls & (SLUICE_CLASSES - 1);
+	bool next;
+	int i;
 
 	if (old != epoch && __sync_val_compare_and_swap(&s->busy_epoch, old, epoch) == old) {
-		WRITE_ONCE(s->busy_prev, old + 1 == epoch ? READ_ONCE(s->busy_now) : 0);
+		next = old + 1 == epoch;
+		WRITE_ONCE(s->busy_prev, next ? READ_ONCE(s->busy_now) : 0);
 		WRITE_ONCE(s->busy_now, 0);
+		for (i = 0; i < SLUICE_CLASSES; i++) {
+			WRITE_ONCE(s->class_busy_prev[i], next ? READ_ONCE(s->class_busy_now[i]) : 0);
+			WRITE_ONCE(s->class_busy_now[i], 0);
+		}
 	}
 	if (st->busy_epoch != epoch) {
 		st->busy_epoch = epoch;
 		__sync_fetch_and_add(&s->busy_now, 1);
+		__sync_fetch_and_add(&s->class_busy_now[cls], 1);
 	}
-	cur = READ_ONCE(s->busy_now);
-	prev = READ_ONCE(s->busy_prev);
-	cur = cur > prev ? cur : prev;
-	return cur ? cur : 1;
+}
+
+/* The class of a connection, from its cgroup, mark or DSCP, at connect()
+ * time: the hook runs in the connecting task. */
+static __always_inline __u8 sk_class(struct bpf_sock_ops *ops, const struct bpf_sock *sk)
+{
+	struct sluice_config *cfg = config_get();
+	__u32 kinds = cfg ? cfg->classify_kinds : 0;
+	__u64 cgroup = 0;
+	int tos = 0;
+
+	if (!kinds)
+		return SLUICE_CLASS_DEFAULT;
+	if (kinds & SLUICE_CLASSIFY_CGROUP)
+		cgroup = bpf_get_current_cgroup_id();
+	if (kinds & SLUICE_CLASSIFY_DSCP) {
+		if (ops->family == AF_INET6)
+			bpf_getsockopt(ops, SOL_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
+		else
+			bpf_getsockopt(ops, SOL_IP, IP_TOS, &tos, sizeof(tos));
+	}
+	return classify(kinds, cgroup, sk->mark, (__u8)(tos >> 2));
 }
 
 /*
@@ -173,10 +233,12 @@ static __always_inline void receiver_signals(struct bpf_sock *sk, struct sluice_
 	st->last_rwnd_jiffies = v ? v : 1;
 }
 
-static __always_inline void on_connect(struct bpf_sock_ops *ops, struct sluice_sk *st)
+static __always_inline void on_connect(struct bpf_sock_ops *ops, const struct bpf_sock *sk,
+				       struct sluice_sk *st)
 {
 	struct sluice_signals *s;
 
+	st->cls = sk_class(ops, sk);
 	if (!dest_get(&st->dst))
 		return;
 	s = signals_get(&st->dst);
@@ -191,7 +253,6 @@ static __always_inline void on_established(struct bpf_sock_ops *ops, struct slui
 {
 	struct sluice_dest *d = dest_get(&st->dst);
 	struct sluice_signals *s;
-	__u32 conns;
 
 	if (!d)
 		return;
@@ -201,7 +262,7 @@ static __always_inline void on_established(struct bpf_sock_ops *ops, struct slui
 	__sync_fetch_and_add(&s->conns_opened, 1);
 	__sync_fetch_and_add(&s->conns_active, 1);
 	/* A new connection is busy until it shows otherwise. */
-	conns = busy_conns(s, st, bpf_ktime_get_ns());
+	busy_mark(s, st, bpf_ktime_get_ns());
 	st->counted = 1;
 	st->last_bytes_acked = ops->bytes_acked;
 	st->last_total_retrans = ops->total_retrans;
@@ -209,7 +270,7 @@ static __always_inline void on_established(struct bpf_sock_ops *ops, struct slui
 				       BPF_SOCK_OPS_RETRANS_CB_FLAG |
 				       BPF_SOCK_OPS_RTO_CB_FLAG |
 				       BPF_SOCK_OPS_STATE_CB_FLAG);
-	pacing_apply(ops, st, d, conns);
+	pacing_apply(ops, st, d, s);
 	clamp_apply(ops, st, d);
 }
 
@@ -237,7 +298,6 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk
 	 * delayed ACKs inflate many samples, never the lowest ones. */
 	__u32 rtt_us = ops->args[0] && ops->args[0] < 60000000 ? ops->args[0] : ops->srtt_us >> 3;
 	__u64 acked = ops->bytes_acked;
-	__u32 conns = 1;
 
 	if (s) {
 		__u32 b = sluice_rtt_bucket(rtt_us);
@@ -252,11 +312,11 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk
 		if (acked > st->last_bytes_acked)
 			__sync_fetch_and_add(&s->bytes_acked, acked - st->last_bytes_acked);
 		/* RTT samples come from ACKs of new data: the socket is busy. */
-		conns = busy_conns(s, st, bpf_ktime_get_ns());
+		busy_mark(s, st, bpf_ktime_get_ns());
 		receiver_signals(sk, st, s);
 	}
 	st->last_bytes_acked = acked;
-	pacing_apply(ops, st, d, conns);
+	pacing_apply(ops, st, d, s);
 	clamp_apply(ops, st, d);
 }
 
@@ -309,7 +369,7 @@ static __always_inline int sockops(struct bpf_sock_ops *ops)
 		if (!st || sk_dst(ops, &st->dst) < 0)
 			return 1;
 		if (op == BPF_SOCK_OPS_TCP_CONNECT_CB)
-			on_connect(ops, st);
+			on_connect(ops, sk, st);
 		else
 			on_established(ops, st);
 		return 1;

@@ -12,7 +12,9 @@
 #include "parse.h"
 #include "ecn.h"
 #include "dest.h"
+#include "classify.h"
 #include "sluice/bucket.h"
+#include "sluice/classes.h"
 
 enum verdict {
 	VERDICT_PASS = 0,
@@ -38,16 +40,15 @@ static __always_inline int count_verdict(struct sluice_dest *d, int v, __u64 byt
 	return v;
 }
 
-/* Decide what the bucket says about this packet, not yet acting on it. */
+/* The destination's own bucket: what borrowing, and classless traffic, use. */
 static __always_inline int dest_verdict(struct sluice_dest *d, const struct pkt *p,
-					__u64 wire, __u64 now)
+					__u64 cost, __u64 now)
 {
-	__u64 cost = sluice_cost_ticks(wire, d->ns_per_byte_q16);
 	__u64 backlog;
 	int zone;
 
-	zone = sluice_bucket_admit(&d->tat, sluice_ns_to_ticks(now), cost, d->burst_ticks,
-				   d->mark_ticks, d->ns_per_byte_q16 == 0, &backlog);
+	zone = sluice_bucket_admit(&d->tat, now, cost, d->burst_ticks, d->mark_ticks,
+				   d->ns_per_byte_q16 == 0, &backlog);
 	if (zone == SLUICE_ZONE_DROP)
 		return VERDICT_DROP;
 	if (zone == SLUICE_ZONE_MARK && p->ecn != INET_ECN_NOT_ECT)
@@ -55,11 +56,52 @@ static __always_inline int dest_verdict(struct sluice_dest *d, const struct pkt 
 	return VERDICT_PASS;
 }
 
+/*
+ * With classes: first the class's guaranteed share (its own bucket at
+ * share x rate, charged to the destination's bucket too, so borrowers see
+ * the room it took), then borrowing from the destination's bucket, as far
+ * as the degradation ladder allows.
+ */
+static __always_inline int class_verdict(struct sluice_dest *d, const struct pkt *p,
+					 __u8 cls, __u8 share, __u64 cost, __u64 now)
+{
+	int allow = sluice_class_allow(d->ladder, cls);
+	__u64 backlog;
+	int zone;
+
+	if (allow == SLUICE_ALLOW_NONE)
+		return VERDICT_DROP;
+	if (share) {
+		zone = sluice_bucket_admit(&d->class_tat[cls & (SLUICE_CLASSES - 1)], now,
+					   cost * 100 / share, d->burst_ticks, d->mark_ticks,
+					   d->ns_per_byte_q16 == 0, &backlog);
+		if (zone != SLUICE_ZONE_DROP) {
+			sluice_bucket_charge(&d->tat, now, cost);
+			return zone == SLUICE_ZONE_MARK && p->ecn != INET_ECN_NOT_ECT ?
+			       VERDICT_MARK : VERDICT_PASS;
+		}
+	}
+	if (allow == SLUICE_ALLOW_FLOOR)
+		return VERDICT_DROP;
+	return dest_verdict(d, p, cost, now);
+}
+
+static __always_inline void count_class(struct sluice_dest *d, __u8 cls, int v, __u64 bytes)
+{
+	cls &= SLUICE_CLASSES - 1;
+	if (v == VERDICT_DROP)
+		__sync_fetch_and_add(&d->class_dropped_bytes[cls], bytes);
+	else
+		__sync_fetch_and_add(&d->class_passed_bytes[cls], bytes);
+}
+
 static __always_inline int tc_egress(struct __sk_buff *skb)
 {
+	struct sluice_config *cfg;
 	struct sluice_dest *d;
 	struct pkt p = {};
-	__u64 wire, now;
+	__u64 wire, now, cost;
+	__u8 cls, share;
 	int v;
 
 	stat_inc(SLUICE_STAT_PKTS);
@@ -77,14 +119,26 @@ static __always_inline int tc_egress(struct __sk_buff *skb)
 	if (lease_lapsed_open(d, now))
 		return TC_ACT_UNSPEC;
 	wire = sluice_wire_bytes(skb->len, skb->gso_segs, p.hdr_len);
+	cost = sluice_cost_ticks(wire, d->ns_per_byte_q16);
 	WRITE_ONCE(d->last_ns, now);
-	v = count_verdict(d, dest_verdict(d, &p, wire, now), wire);
+	now = sluice_ns_to_ticks(now);
+	cfg = config_get();
+	if (cfg && cfg->classify_kinds | cfg->class_share_pct[0] | cfg->class_share_pct[1] |
+		   cfg->class_share_pct[2] | cfg->class_share_pct[3]) {
+		cls = classify(cfg->classify_kinds, bpf_skb_cgroup_id(skb), skb->mark, p.dscp);
+		share = cfg->class_share_pct[cls & (SLUICE_CLASSES - 1)];
+		v = class_verdict(d, &p, cls, share, cost, now);
+		count_class(d, cls, v, wire);
+	} else {
+		v = dest_verdict(d, &p, cost, now);
+	}
+	count_verdict(d, v, wire);
 	if (d->mode == SLUICE_MODE_MONITOR)
 		return TC_ACT_UNSPEC;
 	if (v == VERDICT_DROP)
 		return TC_ACT_SHOT;
 	if (v == VERDICT_MARK)
-		ecn_set_ce(skb, &p); /* dest_verdict only marks ECN-capable packets */
+		ecn_set_ce(skb, &p); /* only ECN-capable packets get VERDICT_MARK */
 	return TC_ACT_UNSPEC;
 }
 

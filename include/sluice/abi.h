@@ -29,6 +29,7 @@
 #define SLUICE_MAP_SIGNALS  "sluice_signals"
 #define SLUICE_MAP_STATS    "sluice_stats"
 #define SLUICE_MAP_EVENTS   "sluice_events"
+#define SLUICE_MAP_CLASSIFY "sluice_classify"
 
 #define SLUICE_PIN_DIR_DEFAULT "/sys/fs/bpf/sluice"
 
@@ -148,6 +149,37 @@ struct sluice_dest_ctl {
 _Static_assert(sizeof(struct sluice_dest_ctl) == 40, "sluice_dest_ctl layout");
 
 /*
+ * Priority classes. Each destination's rate is shared among them: a class
+ * is guaranteed its share and borrows what other classes leave idle. Under
+ * pressure the degradation ladder takes borrowing and then guarantees
+ * away, scavenger first, so that critical traffic keeps flowing.
+ */
+enum sluice_class {
+	SLUICE_CLASS_CRITICAL = 0,
+	SLUICE_CLASS_DEFAULT = 1,
+	SLUICE_CLASS_SHEDDABLE = 2,
+	SLUICE_CLASS_SCAVENGER = 3,
+	SLUICE_CLASSES = 4,
+};
+
+/* What a packet or socket is classified by (sluice_classify keys). */
+enum sluice_classify_kind {
+	SLUICE_CLASSIFY_DSCP = 1,   /* value: DSCP 0..63 */
+	SLUICE_CLASSIFY_MARK = 2,   /* value: socket/packet mark */
+	SLUICE_CLASSIFY_CGROUP = 4, /* value: cgroup v2 id */
+};
+
+/* Key of sluice_classify (BPF_MAP_TYPE_HASH, value: __u32 enum sluice_class),
+ * written by sluiced from the config. The cgroup wins over the mark, the
+ * mark over the DSCP; what matches nothing is default. */
+struct sluice_class_key {
+	__u32 kind;  /* one enum sluice_classify_kind */
+	__u32 pad;
+	__u64 value;
+};
+_Static_assert(sizeof(struct sluice_class_key) == 16, "sluice_class_key layout");
+
+/*
  * Global settings, one entry. ctl_gen moves whenever any control value
  * (policy or override) changes; each destination caches its control values
  * with the generation it read them at and re-reads when they differ. That
@@ -161,7 +193,9 @@ struct sluice_config {
 	__u32 next_policy_id;   /* ids only grow */
 	__u32 pad;
 	__u64 event_seq;        /* last event written to sluice_events */
-	__u64 reserved[3];
+	__u8 class_share_pct[SLUICE_CLASSES]; /* guaranteed shares; all 0 = no classes */
+	__u32 classify_kinds;   /* enum sluice_classify_kind bits present in sluice_classify */
+	__u64 reserved[2];
 };
 _Static_assert(sizeof(struct sluice_config) == 64, "sluice_config layout");
 
@@ -209,8 +243,12 @@ struct sluice_dest {
 	__u64 marked_bytes;
 	__u64 dropped_pkts;
 	__u64 dropped_bytes;
+	/* per class: the guaranteed-share bucket (ticks) and what it passed */
+	__u64 class_tat[SLUICE_CLASSES];
+	__u64 class_passed_bytes[SLUICE_CLASSES];
+	__u64 class_dropped_bytes[SLUICE_CLASSES];
 };
-_Static_assert(sizeof(struct sluice_dest) == 152, "sluice_dest layout");
+_Static_assert(sizeof(struct sluice_dest) == 248, "sluice_dest layout");
 
 #define SLUICE_BUSY_EPOCH_NS 100000000ULL /* 100 ms */
 
@@ -244,6 +282,8 @@ struct sluice_signals {
 	__u64 busy_epoch;
 	__u32 busy_now;
 	__u32 busy_prev;
+	__u32 class_busy_now[SLUICE_CLASSES];
+	__u32 class_busy_prev[SLUICE_CLASSES];
 	/* What the receiver says (from tcp_sock): */
 	__u64 delivered_pkts;  /* segments delivered */
 	__u64 delivered_ce;    /* of them, echoed as CE-marked (ECN) */
@@ -251,7 +291,7 @@ struct sluice_signals {
 	__u64 zero_wnd_acks;   /* ACKs that closed the receive window */
 	__u32 rtt_hist[SLUICE_RTT_BUCKETS];
 };
-_Static_assert(sizeof(struct sluice_signals) == 128 + SLUICE_RTT_BUCKETS * 4,
+_Static_assert(sizeof(struct sluice_signals) == 160 + SLUICE_RTT_BUCKETS * 4,
 	       "sluice_signals layout");
 
 enum sluice_event_kind {
@@ -311,7 +351,8 @@ struct sluice_sk {
 	__u32 last_delivered;
 	__u32 last_delivered_ce;
 	__u32 last_rwnd_jiffies;
-	__u32 pad2;
+	__u8 cls;          /* enum sluice_class */
+	__u8 pad2[3];
 };
 _Static_assert(sizeof(struct sluice_sk) == 64, "sluice_sk layout");
 

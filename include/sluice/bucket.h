@@ -134,6 +134,19 @@ static inline int sluice_bucket_admit(__u64 *tat, __u64 now, __u64 cost,
 	return *backlog > mark ? SLUICE_ZONE_MARK : SLUICE_ZONE_PASS;
 }
 
+/*
+ * Charge a bucket without asking: traffic admitted by a class's own
+ * guarantee still uses the destination's rate, so borrowers see less room.
+ */
+static inline void sluice_bucket_charge(__u64 *tat, __u64 now, __u64 cost)
+{
+	__u64 old = *(volatile __u64 *)tat;
+
+	if (old < now)
+		__sync_val_compare_and_swap(tat, old, now);
+	__sync_fetch_and_add(tat, cost);
+}
+
 /* Bytes the bucket could admit right now (for display); times in ticks. */
 static inline __u64 sluice_bucket_tokens(__u64 tat, __u64 now, __u64 burst_bytes,
 					 __u64 rate_Bps)

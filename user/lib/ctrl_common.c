@@ -17,6 +17,7 @@
 #define BURST_TIME_MIN_US   2000
 #define CLAMP_HEADROOM      1.15
 #define CLAMP_MIN           2              /* 1 collapses: delayed ACKs */
+#define CLAMP_TOTAL_MIN     16             /* packets across a destination */
 #define CLAMP_NONE_ABOVE    65535
 
 extern const struct controller ctrl_static, ctrl_aimd, ctrl_gradient;
@@ -183,6 +184,7 @@ void ctrl_burst(const struct sluice_policy *pol, __u64 rate_Bps, double pressure
 
 __u32 ctrl_cwnd_clamp(__u64 rate_Bps, __u64 base_us, __u32 conns, __u64 mss)
 {
+	__u32 floor;
 	double segs;
 
 	if (!base_us || !rate_Bps)
@@ -192,7 +194,12 @@ __u32 ctrl_cwnd_clamp(__u64 rate_Bps, __u64 base_us, __u32 conns, __u64 mss)
 	if (segs > CLAMP_NONE_ABOVE)
 		return 0;
 	segs = ceil(segs);
-	return segs < CLAMP_MIN ? CLAMP_MIN : (__u32)segs;
+	/* At least CLAMP_MIN per connection, and CLAMP_TOTAL_MIN across the
+	 * destination: a lone connection with a 2-segment window stalls on
+	 * its receiver's delayed ACKs. */
+	floor = (CLAMP_TOTAL_MIN + (conns ? conns : 1) - 1) / (conns ? conns : 1);
+	floor = floor < CLAMP_MIN ? CLAMP_MIN : floor;
+	return segs < floor ? floor : (__u32)segs;
 }
 
 __u64 ctrl_bound(const struct sluice_policy *pol, __u64 rate_Bps, __u32 *reason)
@@ -213,7 +220,7 @@ void ctrl_finish(struct ctrl_state *st, const struct ctrl_input *in,
 		 struct ctrl_output *out, __u64 rate_Bps, __u32 reason)
 {
 	const struct dest_sample *s = in->s;
-	__u64 mss = s->delivered_pkts ? s->bytes_acked / s->delivered_pkts : 0;
+	__u64 mss = s->delivered_pkts ? s->bytes_acked / s->delivered_pkts : 0, delivered;
 
 	if (mss < 536 || mss > 65535)
 		mss = 1448;
@@ -224,5 +231,9 @@ void ctrl_finish(struct ctrl_state *st, const struct ctrl_input *in,
 	out->pressure_milli = (__u16)lround(st->pressure * 1000);
 	ctrl_burst(in->pol, rate_Bps, st->pressure, st->base.base_us, &out->burst_bytes,
 		   &out->mark_thresh);
-	out->cwnd_clamp = ctrl_cwnd_clamp(rate_Bps, st->base.base_us, s->conns_busy, mss);
+	/* The window follows what the path has delivered, not the rate,
+	 * which may sit far above it while nothing limits the destination. */
+	delivered = ctrl_delivered_max(st);
+	out->cwnd_clamp = ctrl_cwnd_clamp(delivered && delivered < rate_Bps ? delivered : rate_Bps,
+					  st->base.base_us, s->conns_busy, mss);
 }

@@ -14,6 +14,9 @@
  *   otherwise, when the destination uses at least half its rate:
  *     x 1.02 per interval, x 1.08 after three clean ones,
  *     never above twice the best recent delivered rate.
+ *   A destination using less than half its rate is not limited by it:
+ *   delay and ECN do not cut it (it would shorten no queue), it is only
+ *   kept within twice what it delivers.
  *
  * A delay cut is judged one interval later: if the RTT did not fall but the
  * delivered rate did, the queue was not ours (a longer path, a slower
@@ -88,7 +91,7 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	__u64 rate = st->rate_Bps, hold_ns;
 	double m = 1, f_delay, f_ecn, f_rwnd;
 	__u32 reason = SLUICE_REASON_HOLD;
-	bool may_cut;
+	bool may_cut, using;
 
 	ctrl_pressure_update(st, in, sig);
 	ctrl_delivered_push(st, s->delivered_Bps);
@@ -107,6 +110,7 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	f_ecn = f_ecn < DELAY_CUT_MIN ? DELAY_CUT_MIN : f_ecn;
 	f_rwnd = f_rwnd < DELAY_CUT_MIN ? DELAY_CUT_MIN : f_rwnd;
 
+	using = s->delivered_Bps * 2 >= rate;
 	if (!s->active) {
 		reason = SLUICE_REASON_HOLD;
 	} else if (s->rtos || sig->loss > LOSS_CUT_AT) {
@@ -115,12 +119,23 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 			m = m < CUT_MIN ? CUT_MIN : m;
 		}
 		reason = s->rtos ? SLUICE_REASON_RTO : SLUICE_REASON_LOSS;
-	} else if (f_delay < 1 || f_ecn < 1 || f_rwnd < 1) {
+	} else if (f_rwnd < 1 || (using && (f_delay < 1 || f_ecn < 1))) {
+		if (!using)
+			f_delay = f_ecn = 1;
 		if (may_cut)
 			m = fmin3(f_delay, f_ecn, f_rwnd);
 		reason = m == f_rwnd && f_rwnd < 1 ? SLUICE_REASON_RWND :
 			 m == f_ecn && f_ecn < 1 ? SLUICE_REASON_ECN : SLUICE_REASON_DELAY;
-	} else if (s->delivered_Bps * 2 >= rate) {
+	} else if (!using) {
+		/* Using less than half its rate: the rate is not what limits
+		 * it, and cutting it would shorten no queue. Keep it within
+		 * reach of what the destination delivers. */
+		__u64 cap = ctrl_delivered_max(st) * DELIVERED_CAP;
+
+		if (cap && rate > cap)
+			rate = cap;
+		reason = SLUICE_REASON_HOLD;
+	} else {
 		__u64 cap = ctrl_delivered_max(st) * DELIVERED_CAP;
 
 		st->clean++;

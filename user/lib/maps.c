@@ -34,6 +34,7 @@ static const struct map_spec specs[] = {
 	     sizeof(struct sluice_addr), sizeof(struct sluice_signals)),
 	SPEC(stats, SLUICE_MAP_STATS, BPF_MAP_TYPE_PERCPU_ARRAY, 4, 8),
 	SPEC(events, SLUICE_MAP_EVENTS, BPF_MAP_TYPE_ARRAY, 4, sizeof(struct sluice_event)),
+	SPEC(classify, SLUICE_MAP_CLASSIFY, BPF_MAP_TYPE_HASH, sizeof(struct sluice_class_key), 4),
 };
 
 static int *slot(struct sluice_maps *m, const struct map_spec *s)

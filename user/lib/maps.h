@@ -19,9 +19,10 @@ struct sluice_maps {
 	int signals;
 	int stats;
 	int events;
+	int classify;
 };
 
-#define SLUICE_MAPS_INIT { -1, -1, -1, -1, -1, -1, -1 }
+#define SLUICE_MAPS_INIT { -1, -1, -1, -1, -1, -1, -1, -1 }
 
 /*
  * Open all pinned maps under pin_dir. Returns 0, -ENOENT when nothing is

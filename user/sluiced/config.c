@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lib/addr.h"
 #include "lib/policy.h"
@@ -17,6 +18,8 @@
 
 struct parse_ctx {
 	struct sluiced_config *c;
+	int cur_class;            /* class section being read, or -1 */
+	bool share_set[SLUICE_CLASSES];
 	struct conf_policy *cur;  /* policy section being read */
 	char cur_section[128];
 	char *err;
@@ -139,6 +142,103 @@ static int policy_key(struct parse_ctx *x, const char *key, const char *val)
 	return 1;
 }
 
+static const char *const class_names[SLUICE_CLASSES] = {
+	[SLUICE_CLASS_CRITICAL] = "critical",
+	[SLUICE_CLASS_DEFAULT] = "default",
+	[SLUICE_CLASS_SHEDDABLE] = "sheddable",
+	[SLUICE_CLASS_SCAVENGER] = "scavenger",
+};
+
+/* Shares when classes are used but the file leaves some out. */
+static const __u8 default_share_pct[SLUICE_CLASSES] = { 40, 30, 20, 10 };
+
+int class_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < SLUICE_CLASSES; i++)
+		if (!strcmp(name, class_names[i]))
+			return i;
+	return -EINVAL;
+}
+
+const char *class_name(__u8 cls)
+{
+	return cls < SLUICE_CLASSES ? class_names[cls] : "unknown";
+}
+
+static int add_rule(struct parse_ctx *x, __u32 kind, __u64 value, const char *cgroup)
+{
+	struct sluiced_config *c = x->c;
+	struct class_rule *r;
+	int i;
+
+	for (i = 0; i < c->n_class_rules; i++)
+		if (c->class_rules[i].kind == kind && c->class_rules[i].value == value)
+			return fail(x, "[%s] repeats a rule of class %s", x->cur_section,
+				    class_names[c->class_rules[i].cls]);
+	if (c->n_class_rules >= SLUICED_MAX_CLASS_RULES)
+		return fail(x, "too many class rules (at most %d)", SLUICED_MAX_CLASS_RULES);
+	r = &c->class_rules[c->n_class_rules++];
+	r->kind = kind;
+	r->value = value;
+	r->cls = (__u8)x->cur_class;
+	snprintf(r->cgroup, sizeof(r->cgroup), "%s", cgroup ? cgroup : "");
+	return 1;
+}
+
+/* "46", "0x2e": a number within max. */
+static int parse_uint(const char *s, unsigned long long max, __u64 *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int class_key(struct parse_ctx *x, const char *key, const char *val)
+{
+	struct stat st;
+	__u64 v;
+
+	if (!strcmp(key, "share")) {
+		char *end;
+		unsigned long pct;
+
+		errno = 0;
+		pct = strtoul(val, &end, 10);
+		if (errno || end == val || (*end && strcmp(end, "%")) || pct > 100)
+			return fail(x, "invalid share '%s' (0%% to 100%%)", val);
+		x->c->class_share_pct[x->cur_class] = (__u8)pct;
+		x->share_set[x->cur_class] = true;
+		return 1;
+	}
+	if (!strcmp(key, "dscp")) {
+		if (parse_uint(val, 63, &v))
+			return fail(x, "invalid dscp '%s' (0 to 63)", val);
+		return add_rule(x, SLUICE_CLASSIFY_DSCP, v, NULL);
+	}
+	if (!strcmp(key, "mark")) {
+		if (parse_uint(val, 0xffffffffULL, &v) || !v)
+			return fail(x, "invalid mark '%s' (1 to 0xffffffff)", val);
+		return add_rule(x, SLUICE_CLASSIFY_MARK, v, NULL);
+	}
+	if (!strcmp(key, "cgroup")) {
+		/* On cgroup v2 a cgroup's id is its directory's inode number. */
+		if (val[0] != '/' || stat(val, &st) || !S_ISDIR(st.st_mode))
+			return fail(x, "invalid cgroup '%s' (an existing cgroup v2 directory)", val);
+		return add_rule(x, SLUICE_CLASSIFY_CGROUP, st.st_ino, val);
+	}
+	return fail(x, "unknown key '%s' in [%s]", key, x->cur_section);
+}
+
 /* Checks a finished policy section. Returns 1 when valid (inih style). */
 static int policy_finish(struct parse_ctx *x)
 {
@@ -175,8 +275,17 @@ static int start_section(struct parse_ctx *x, const char *section)
 	if (!policy_finish(x))
 		return 0;
 	snprintf(x->cur_section, sizeof(x->cur_section), "%s", section);
+	x->cur_class = -1;
 	if (!strcmp(section, "sluice"))
 		return 1;
+	if (!strncmp(section, "class ", 6)) {
+		x->cur_class = class_by_name(section + 6);
+		if (x->cur_class < 0)
+			return fail(x, "unknown class in [%s] (critical, default, sheddable "
+				    "or scavenger)", section);
+		x->c->classes = true;
+		return 1;
+	}
 	if (strncmp(section, "policy ", 7))
 		return fail(x, "unknown section [%s]", section);
 	name = section + 7;
@@ -204,12 +313,33 @@ static int on_entry(void *user, const char *section, const char *key, const char
 	}
 	if (!strcmp(section, "sluice"))
 		return main_key(x, key, val);
+	if (x->cur_class >= 0)
+		return class_key(x, key, val);
 	return policy_key(x, key, val);
+}
+
+/* Shares the file left out take their defaults; together at most 100%. */
+static int classes_finish(struct parse_ctx *x)
+{
+	unsigned int i, sum = 0;
+
+	if (!x->c->classes)
+		return 1;
+	for (i = 0; i < SLUICE_CLASSES; i++) {
+		if (!x->share_set[i])
+			x->c->class_share_pct[i] = default_share_pct[i];
+		sum += x->c->class_share_pct[i];
+	}
+	if (sum > 100)
+		return fail(x, "class shares add up to %u%%, more than 100%%", sum);
+	if (!sum)
+		return fail(x, "class shares are all 0%%");
+	return 1;
 }
 
 int config_load(const char *path, struct sluiced_config *c, char *err, size_t errlen)
 {
-	struct parse_ctx x = { .c = c, .err = err, .errlen = errlen };
+	struct parse_ctx x = { .c = c, .err = err, .errlen = errlen, .cur_class = -1 };
 	char msg[256] = "";
 	FILE *f;
 	int line;
@@ -227,6 +357,8 @@ int config_load(const char *path, struct sluiced_config *c, char *err, size_t er
 	fclose(f);
 	if (line == 0 && !policy_finish(&x))
 		line = -2; /* the last section is incomplete */
+	if (line == 0 && !classes_finish(&x))
+		line = -2;
 	if (line == 0)
 		return 0;
 	if (line > 0 && !msg[0])

@@ -24,6 +24,16 @@ struct conf_policy {
 	bool has_controller;
 };
 
+#define SLUICED_MAX_CLASS_RULES 256
+
+/* A rule that puts traffic into a priority class. */
+struct class_rule {
+	__u32 kind;             /* enum sluice_classify_kind */
+	__u64 value;            /* DSCP, mark, or cgroup id */
+	char cgroup[PATH_MAX];  /* the path, for messages and reloads */
+	__u8 cls;               /* enum sluice_class */
+};
+
 struct sluiced_config {
 	char pin_dir[PATH_MAX];
 	char cgroup[PATH_MAX];    /* "" = the cgroup2 root; "none" = no sock_ops */
@@ -34,7 +44,16 @@ struct sluiced_config {
 	bool use_syslog;
 	int n_policies;
 	struct conf_policy policies[SLUICED_MAX_POLICIES];
+	/* Priority classes: shares in percent, all 0 when none are configured. */
+	__u8 class_share_pct[SLUICE_CLASSES];
+	bool classes;
+	int n_class_rules;
+	struct class_rule class_rules[SLUICED_MAX_CLASS_RULES];
 };
+
+/* enum sluice_class by name ("critical"), or -EINVAL. */
+int class_by_name(const char *name);
+const char *class_name(__u8 cls);
 
 void config_defaults(struct sluiced_config *c);
 /*

@@ -12,12 +12,18 @@
 #include "lib/log.h"
 #include "lib/reason.h"
 #include "lib/units.h"
+#include "sluice/classes.h"
 #include "sluiced/control.h"
 
 #define LEASE_INTERVALS 5          /* the lease outlives a few missed ticks */
 #define LEASE_MIN_NS    1000000000ULL
 #define EVENT_RATE_STEP 0.05       /* rate changes below 5% are not events */
 #define STALE_INTERVALS 600        /* forget destinations idle this long */
+#define LADDER_DOWN_GAP 0.2        /* step down this far below the step's threshold */
+#define LADDER_HOLD_NS  1000000000ULL /* ... and only after a second there */
+
+/* Pressure at which each ladder step is taken (sluice/classes.h). */
+static const double ladder_up[SLUICE_LADDER_MAX] = { 0.5, 0.7, 0.9 };
 
 /* Everything the daemon knows about one destination. */
 struct dest_ctrl {
@@ -33,6 +39,8 @@ struct dest_ctrl {
 	__u32 event_reason;
 	__u32 cap_reported;
 	__u64 seen_tick;
+	__u8 ladder;                /* degradation step */
+	__u64 ladder_low_since_ns;  /* pressure below the step's exit since */
 };
 
 struct policy_count {
@@ -165,6 +173,9 @@ static void emit(struct control *c, const struct dest_ctrl *d, __u32 kind, __u32
 	else if (kind == SLUICE_EV_BREAKER)
 		log_info("%s: breaker %s -> %s: %s", a, breaker_name((__u8)old_v),
 			 breaker_name((__u8)new_v), reason_text(reason));
+	else
+		log_info("%s: ladder step %llu -> %llu (pressure %.2f)", a,
+			 (unsigned long long)old_v, (unsigned long long)new_v, d->ctrl.pressure);
 }
 
 static struct policy_count *count_for(struct control *c, __u32 policy_id)
@@ -319,6 +330,43 @@ static void breaker_update(struct control *c, struct dest_ctrl *d, const struct 
 	}
 }
 
+static bool classes_on(const struct control *c)
+{
+	return c->cfg.class_share_pct[0] | c->cfg.class_share_pct[1] |
+	       c->cfg.class_share_pct[2] | c->cfg.class_share_pct[3];
+}
+
+/*
+ * Move the degradation ladder one step per interval as pressure rises;
+ * step back down only when pressure has stayed well below the step's
+ * threshold for a second, so the ladder does not flap.
+ */
+static void ladder_update(struct control *c, struct dest_ctrl *d, const struct ctrl_output *o)
+{
+	double p = d->ctrl.pressure;
+	__u8 before = d->ladder;
+
+	if (!classes_on(c)) {
+		d->ladder = 0;
+		return;
+	}
+	if (d->ladder < SLUICE_LADDER_MAX && p >= ladder_up[d->ladder]) {
+		d->ladder++;
+		d->ladder_low_since_ns = 0;
+	} else if (d->ladder > 0 && p < ladder_up[d->ladder - 1] - LADDER_DOWN_GAP) {
+		if (!d->ladder_low_since_ns) {
+			d->ladder_low_since_ns = c->now_ns;
+		} else if (c->now_ns - d->ladder_low_since_ns >= LADDER_HOLD_NS) {
+			d->ladder--;
+			d->ladder_low_since_ns = c->now_ns;
+		}
+	} else {
+		d->ladder_low_since_ns = 0;
+	}
+	if (d->ladder != before)
+		emit(c, d, SLUICE_EV_LADDER, SLUICE_REASON_PRESSURE, before, d->ladder, o);
+}
+
 /* The rate the datapath gets: the law's, unless the breaker says otherwise. */
 static __u64 compose_rate(struct dest_ctrl *d, struct ctrl_output *o)
 {
@@ -373,9 +421,10 @@ static void control_one(struct control *c, const struct dest_sample *s)
 	breaker_update(c, d, s, &o);
 	o.rate_Bps = compose_rate(d, &o);
 	rate_event(c, d, &o);
+	ladder_update(c, d, &o);
 
 	if (pol.controller == SLUICE_CTRL_STATIC && d->br.state == SLUICE_BREAKER_CLOSED &&
-	    !d->br.ramping) {
+	    !d->br.ramping && !d->ladder) {
 		unpublish(c, d); /* the policy's own values apply */
 		return;
 	}
@@ -385,6 +434,7 @@ static void control_one(struct control *c, const struct dest_sample *s)
 	v.cwnd_clamp = o.cwnd_clamp;
 	v.pressure_milli = o.pressure_milli;
 	v.breaker = d->br.state;
+	v.ladder = d->ladder;
 	v.probe_gap_ns = d->br.state != SLUICE_BREAKER_CLOSED ? BREAKER_PROBE_GAP_NS : 0;
 	v.reason = o.reason;
 	publish(c, d, &v);

@@ -44,6 +44,8 @@ static int apply_policies(struct daemon *d, const struct sluiced_config *c)
 	if (lock < 0)
 		return lock;
 	err = reconcile_policies(&d->ld.maps, c, &st);
+	if (!err)
+		err = reconcile_classes(&d->ld.maps, c);
 	sluice_unlock(lock);
 	if (err)
 		log_warnx("apply policies: %s", strerror(-err));

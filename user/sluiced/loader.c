@@ -21,7 +21,7 @@
 /* Every file sluice pins, and nothing else is ever removed. */
 static const char *const pinned_names[] = {
 	SLUICE_MAP_CONFIG, SLUICE_MAP_POLICY,  SLUICE_MAP_DEST, SLUICE_MAP_DEST_CTL,
-	SLUICE_MAP_SIGNALS, SLUICE_MAP_STATS, SLUICE_MAP_EVENTS, "sluice_sk",
+	SLUICE_MAP_SIGNALS, SLUICE_MAP_STATS, SLUICE_MAP_EVENTS, SLUICE_MAP_CLASSIFY, "sluice_sk",
 	SLUICE_LINK_SOCKOPS, SLUICE_LINK_CONNECT4, SLUICE_LINK_CONNECT6,
 };
 
@@ -182,6 +182,7 @@ int loader_load(struct loader *l, const char *pin_dir, __u32 dest_table_size)
 	l->maps.signals = bpf_map__fd(l->skel->maps.sluice_signals);
 	l->maps.stats = bpf_map__fd(l->skel->maps.sluice_stats);
 	l->maps.events = bpf_map__fd(l->skel->maps.sluice_events);
+	l->maps.classify = bpf_map__fd(l->skel->maps.sluice_classify);
 	/* New maps get our ABI version; adopted ones re-resolve once, so every
 	 * destination reads its control values through the new programs. */
 	err = l->adopted ? sluice_ctl_gen_bump(l->maps.config) : config_init(l->maps.config);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
 #include <string.h>
+#include <bpf/bpf.h>
 
 #include "lib/addr.h"
 #include "lib/log.h"
@@ -87,5 +88,57 @@ int reconcile_policies(const struct sluice_maps *m, const struct sluiced_config 
 		else
 			st->added++;
 	}
+	return 0;
+}
+
+static bool rule_listed(const struct sluiced_config *c, const struct sluice_class_key *k)
+{
+	int i;
+
+	for (i = 0; i < c->n_class_rules; i++)
+		if (c->class_rules[i].kind == k->kind && c->class_rules[i].value == k->value)
+			return true;
+	return false;
+}
+
+int reconcile_classes(const struct sluice_maps *m, const struct sluiced_config *c)
+{
+	static struct sluice_class_key stale_rules[1024];
+	struct sluice_class_key key, next;
+	struct sluice_config cfg;
+	__u32 zero = 0, kinds = 0;
+	void *prev = NULL;
+	int i, n = 0, err;
+
+	/* Rules the config no longer has: collected first, then deleted, so
+	 * the walk over the keys never loses its place. */
+	while (bpf_map_get_next_key(m->classify, prev, &next) == 0 && n < 1024) {
+		key = next;
+		prev = &key;
+		if (!rule_listed(c, &key))
+			stale_rules[n++] = key;
+	}
+	for (i = 0; i < n; i++)
+		bpf_map_delete_elem(m->classify, &stale_rules[i]);
+	for (i = 0; i < c->n_class_rules; i++) {
+		const struct class_rule *r = &c->class_rules[i];
+		struct sluice_class_key k = { .kind = r->kind, .value = r->value };
+		__u32 cls = r->cls;
+
+		if (bpf_map_update_elem(m->classify, &k, &cls, BPF_ANY))
+			return -errno;
+		kinds |= r->kind;
+	}
+	err = sluice_config_read(m->config, &cfg);
+	if (err)
+		return err;
+	memcpy(cfg.class_share_pct, c->class_share_pct, sizeof(cfg.class_share_pct));
+	cfg.classify_kinds = kinds;
+	if (bpf_map_update_elem(m->config, &zero, &cfg, BPF_ANY))
+		return -errno;
+	if (c->classes)
+		log_info("classes: shares %u/%u/%u/%u%% (critical/default/sheddable/scavenger), "
+			 "%d rules", c->class_share_pct[0], c->class_share_pct[1],
+			 c->class_share_pct[2], c->class_share_pct[3], c->n_class_rules);
 	return 0;
 }

@@ -15,6 +15,10 @@ struct reconcile_stats {
 	int added, updated, removed, kept;
 };
 
+/* Make sluice_classify and the class shares what the config says.
+ * Caller holds sluice_lock(). Returns 0 or -errno. */
+int reconcile_classes(const struct sluice_maps *m, const struct sluiced_config *c);
+
 /* Caller holds sluice_lock(). Returns 0 or -errno. */
 int reconcile_policies(const struct sluice_maps *m, const struct sluiced_config *c,
 		       struct reconcile_stats *st);
