@@ -54,15 +54,16 @@ lab_up() {
 	ip netns add "$NS_C"
 	ip netns add "$NS_R"
 	ip netns add "$NS_S"
-	ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_R_C" netns "$NS_R"
-	ip link add "$IF_R_S" netns "$NS_R" type veth peer name "$IF_S" netns "$NS_S"
-
+	# Before the links exist, so that their link-local addresses skip
+	# duplicate address detection too (it delays the first IPv6 packet).
 	for ns in "$NS_C" "$NS_R" "$NS_S"; do
 		in_ns "$ns" ip link set lo up
 		in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=0
 		in_ns "$ns" sysctl -qw net.ipv6.conf.all.accept_dad=0
 		in_ns "$ns" sysctl -qw net.ipv6.conf.default.accept_dad=0
 	done
+	ip link add "$IF_C" netns "$NS_C" type veth peer name "$IF_R_C" netns "$NS_R"
+	ip link add "$IF_R_S" netns "$NS_R" type veth peer name "$IF_S" netns "$NS_S"
 	in_ns "$NS_C" ip addr add "$C_IP/24" dev "$IF_C"
 	in_ns "$NS_C" ip -6 addr add "$C_IP6/64" dev "$IF_C" nodad
 	in_ns "$NS_R" ip addr add "$R_C_IP/24" dev "$IF_R_C"
