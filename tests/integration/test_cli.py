@@ -547,8 +547,9 @@ def test_dest_show_signals_and_override(pins, packet):
     # receivers said: 50 of 1000 segments CE, 1.2 s window-limited.
     size = pins.value_size("sluice_signals")
     epoch = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 100_000_000
-    head = struct.pack("<9Q2IQ2I4Q", 10, 10_000, 123_456, 5, 1, 12, 2, 10, 7, 3, 1000,
-                       epoch, 2, 1, 1000, 50, 1_200_000, 3)
+    # (the per-class busy counts, 2 x 4 u32, stay 0)
+    head = struct.pack("<9Q2IQ2I8I4Q", 10, 10_000, 123_456, 5, 1, 12, 2, 10, 7, 3, 1000,
+                       epoch, 2, 1, *([0] * 8), 1000, 50, 1_200_000, 3)
     hist = [0] * RTT_BUCKETS
     hist[rtt_bucket(1000)] = 10
     tail = struct.pack(f"<{RTT_BUCKETS}I", *hist)
