@@ -47,6 +47,10 @@ static __u32 closed_trigger(struct breaker *b, const struct breaker_input *in)
 	b->fail_streak = s->conns_opened ? (__u32)s->connect_fails
 					 : b->fail_streak + (__u32)s->connect_fails;
 	b->rto_streak = s->delivered_pkts && !s->rtos ? 0 : b->rto_streak + (__u32)s->rtos;
+	/* The rate to return to: what the law had in the last clean
+	 * interval, before the trouble that opens the breaker cut it. */
+	if (s->delivered_pkts && !s->rtos && !s->connect_fails && in->rate_Bps)
+		b->good_Bps = in->rate_Bps;
 	if (in->pressure >= 0.99 && in->at_floor)
 		b->saturated_ns += in->interval_ns;
 	else
@@ -72,7 +76,7 @@ static void breaker_open(struct breaker *b, const struct breaker_input *in)
 		hold = OPEN_MAX_NS;
 	hold = (__u64)((double)hold * (1 + OPEN_JITTER * in->jitter));
 	if (b->state == SLUICE_BREAKER_CLOSED)
-		b->last_good_Bps = in->rate_Bps;
+		b->last_good_Bps = b->good_Bps > in->rate_Bps ? b->good_Bps : in->rate_Bps;
 	b->openings++;
 	b->state = SLUICE_BREAKER_OPEN;
 	b->open_until_ns = in->now_ns + hold;
@@ -108,7 +112,10 @@ bool breaker_step(struct breaker *b, const struct breaker_input *in, __u32 *reas
 		return true;
 	default: /* half-open: probes decide */
 		b->probes_ok += (__u32)s->conns_opened;
-		b->probes_failed += (__u32)(s->connect_fails + s->rtos);
+		/* A timeout in an interval that also delivered is a stalled
+		 * connection resuming (its retransmission got through), as
+		 * after every heal: not a failed probe. */
+		b->probes_failed += (__u32)(s->connect_fails + (s->delivered_pkts ? 0 : s->rtos));
 		probes = b->probes_ok + b->probes_failed;
 		if (probes < PROBES_NEEDED && !b->probes_failed)
 			return false;
@@ -132,10 +139,16 @@ __u64 breaker_ramp(struct breaker *b, __u64 rate_Bps, double pressure)
 
 	if (!b->ramping || b->state != SLUICE_BREAKER_CLOSED)
 		return 0;
-	if (pressure > RAMP_CALM_PRESSURE || rate_Bps >= b->last_good_Bps) {
+	if (rate_Bps >= b->last_good_Bps) {
 		b->ramping = false;
 		return 0;
 	}
+	/* Pressure pauses the ramp, it does not end it: what opened the
+	 * breaker keeps pressure up for seconds after the heal (it falls
+	 * by a tenth an interval), and a ramp ended by it leaves the law
+	 * to climb back from the probe rate at 8% an interval. */
+	if (pressure > RAMP_CALM_PRESSURE)
+		return 0;
 	next = (__u64)(rate_Bps * RAMP_GROWTH);
 	if (next >= b->last_good_Bps) {
 		next = b->last_good_Bps;

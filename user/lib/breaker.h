@@ -34,6 +34,7 @@ struct breaker {
 	__u64 open_until_ns;
 	__u32 probes_ok, probes_failed;
 	__u64 last_good_Bps;    /* the rate before opening: the ramp's target */
+	__u64 good_Bps;         /* the rate in the last clean interval */
 	bool ramping;
 };
 

@@ -50,7 +50,12 @@ struct ctrl_state {
 	__u64 cut_rtt_us;
 	__u64 cut_delivered_Bps;
 	__u32 futile;              /* futile delay cuts in a row */
+	__u32 over;                /* intervals in a row with delay above target */
 	__u64 futile_from_Bps;     /* the rate before the first of them */
+	/* Draining now and then, to see the path without a queue. */
+	__u64 drained_ns;          /* when the last drain began */
+	__u32 draining;            /* intervals of it left */
+	__u64 drain_from_Bps;      /* the rate to return to */
 };
 
 /* What the interval showed, normalised; filled by ctrl_pressure_update(). */
@@ -66,6 +71,7 @@ struct ctrl_signals {
 	/* the same, as pressures in [0, 1] */
 	double p_delay, p_loss, p_ecn, p_rwnd, p_fail;
 	double p_raw;       /* the largest */
+	__u64 delivered_Bps;
 	__u32 top;          /* enum sluice_reason of the largest */
 };
 

@@ -13,7 +13,10 @@
 #define ECN_GAIN            (1.0 / 16)
 #define PRESSURE_RISE       0.5
 #define PRESSURE_FALL       0.1
-#define BURST_MIN_BYTES     (66 * 1024)    /* above one GSO super-packet */
+/* A 64 KiB GSO super-packet of 45 full-size segments costs 45 x 1514 =
+ * 68130 bytes on the wire, more than 66 KiB, and the bucket drops any
+ * packet that costs more than its burst: keep two, as policy.h does. */
+#define BURST_MIN_BYTES     (128 * 1024)
 #define BURST_TIME_MIN_US   2000
 #define CLAMP_HEADROOM      1.15
 #define CLAMP_MIN           2              /* 1 collapses: delayed ACKs */
@@ -68,16 +71,14 @@ void base_rtt_update(struct base_rtt *b, __u64 sample_us, bool calm, __u64 now_n
 	memcpy(sorted, b->hist, b->n * sizeof(sorted[0]));
 	qsort(sorted, b->n, sizeof(sorted[0]), cmp_u32);
 	p10 = sorted[b->n / 10];
-	if (!b->base_us || p10 <= b->base_us) {
-		b->base_us = p10; /* falls at once: less queueing than thought */
-		return;
-	}
-	/* Rises only when calm and slowly, so a standing queue never
-	 * becomes the new normal. */
-	if (!calm || now_ns - b->raised_at_ns < BASE_RISE_PERIOD_NS)
-		return;
-	b->base_us = p10 < b->base_us * BASE_RISE_MAX ? p10 : (__u64)(b->base_us * BASE_RISE_MAX);
-	b->raised_at_ns = now_ns;
+	/* Falls at once: less queueing than thought. It never creeps up on
+	 * its own: under load the low percentile includes the queue the
+	 * destination keeps at its target, so any slow rise would make that
+	 * queue the new normal, and the next one longer. A longer path is
+	 * accepted by the gradient law when cutting does not shorten it
+	 * (base_rtt_reset). */
+	if (!b->base_us || p10 <= b->base_us)
+		b->base_us = p10;
 }
 
 void base_rtt_reset(struct base_rtt *b, __u64 base_us)
@@ -114,6 +115,7 @@ void ctrl_pressure_update(struct ctrl_state *st, const struct ctrl_input *in,
 	__u64 delivered = s->delivered_pkts;
 
 	memset(sig, 0, sizeof(*sig));
+	sig->delivered_Bps = s->delivered_Bps;
 	if (s->rtt_samples)
 		base_rtt_update(&st->base, s->rtt_p10_us, st->pressure < 0.1, in->now_ns);
 	sig->base_us = st->base.base_us;
@@ -231,9 +233,14 @@ void ctrl_finish(struct ctrl_state *st, const struct ctrl_input *in,
 	out->pressure_milli = (__u16)lround(st->pressure * 1000);
 	ctrl_burst(in->pol, rate_Bps, st->pressure, st->base.base_us, &out->burst_bytes,
 		   &out->mark_thresh);
-	/* The window follows what the path has delivered, not the rate,
-	 * which may sit far above it while nothing limits the destination. */
-	delivered = ctrl_delivered_max(st);
+	/* The window follows the rate, so that the rate stays what limits
+	 * the destination and its queue shows in the RTT; but never more than
+	 * twice what it delivered lately, as the rate of a destination that
+	 * uses little of it may sit far above. Following the delivered rate
+	 * itself would feed on its own output: a window sized to today's
+	 * delivery delivers less as soon as the RTT rises, and the next
+	 * window is smaller still. */
+	delivered = ctrl_delivered_max(st) * 2;
 	out->cwnd_clamp = ctrl_cwnd_clamp(delivered && delivered < rate_Bps ? delivered : rate_Bps,
 					  st->base.base_us, s->conns_busy, mss);
 }

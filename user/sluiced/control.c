@@ -157,6 +157,7 @@ static void emit(struct control *c, const struct dest_ctrl *d, __u32 kind, __u32
 		ev.rtt_us = (__u32)o->sig.rtt_us;
 		ev.base_rtt_us = (__u32)o->sig.base_us;
 		ev.loss_permille = (__u32)(o->sig.loss * 1000);
+		ev.delivered_Bps = o->sig.delivered_Bps;
 	}
 	slot = (__u32)(ev.seq % SLUICE_EVENTS_MAX);
 	if (bpf_map_update_elem(c->m->events, &slot, &ev, BPF_ANY)) {
@@ -376,7 +377,7 @@ static __u64 compose_rate(struct dest_ctrl *d, struct ctrl_output *o)
 		o->reason = SLUICE_REASON_CONNECT_FAIL;
 		return d->pol.min_Bps ? d->pol.min_Bps : o->rate_Bps / 100;
 	}
-	ramp = breaker_ramp(&d->br, d->ctrl.rate_Bps, d->ctrl.pressure);
+	ramp = breaker_ramp(&d->br, d->ctrl.rate_Bps, o->sig.p_raw);
 	if (ramp) {
 		d->ctrl.rate_Bps = ramp;
 		o->reason = SLUICE_REASON_PROBE;

@@ -1,0 +1,184 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+"""Adaptive backpressure against a congested downstream.
+
+The lab's router holds the link toward the server to 100 Mbit/s with a
+1000-packet FIFO behind it: a downstream that queues. Unregulated, 16 cubic
+flows push a probe's latency through that queue past a second here (see
+shared notes, platform.md). With sluice's default adaptive policy the probe
+latency must stay short while the link stays busy; when the link halves,
+the rate must follow; when the server goes away, the breaker must open and
+connects fail fast, and close again when it returns.
+"""
+import re
+import socket
+import subprocess
+import time
+
+import pytest
+
+import sluice_lab
+
+BOTTLENECK_MBPS = 100
+PROBE_PORT = 11111
+
+
+@pytest.fixture
+def congested(requirements, tmp_path):
+    """A harness whose router queues toward the server at 100 Mbit/s, with
+    sluiced running and an iperf3 server listening."""
+    h = sluice_lab.Harness(tmp_path)
+    h.lab.bottleneck = f"{BOTTLENECK_MBPS}mbit"
+    try:
+        h.up()
+        h.start_daemon()
+        h.iperf_server()
+        yield h
+    finally:
+        h.close()
+
+
+def percentile(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def ping_rtts(h, seconds, interval=0.05):
+    """Ping the server from the client namespace; the RTTs in ms."""
+    count = int(seconds / interval)
+    out = h.lab.exec_in(h.lab.ns_c, "ping", "-n", "-i", str(interval), "-c", str(count),
+                        "-W", "2", h.lab.server_ip, check=False, timeout=seconds + 30).stdout
+    return [float(m) for m in re.findall(r"time=([\d.]+)", out)]
+
+
+def sockperf_p99_ms(h, seconds):
+    """A TCP ping-pong through the bottleneck (sockperf), its p99 in ms, or
+    None when it could not finish (it gives up when latency reaches seconds)."""
+    server = subprocess.Popen(["ip", "netns", "exec", h.lab.ns_s, "sockperf", "sr", "--tcp",
+                               "-i", h.lab.server_ip, "-p", str(PROBE_PORT)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    h.procs.append(server)
+    time.sleep(0.3)
+    client = h.spawn_client("sockperf", "pp", "--tcp", "-i", h.lab.server_ip, "-p",
+                            str(PROBE_PORT), "-t", str(seconds), "--mps", "50",
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = client.communicate(timeout=seconds + 30)
+    h.procs.remove(client)
+    m = re.search(r"percentile 99\.000 =\s*([\d.]+)", out)
+    return float(m.group(1)) / 1000 if m else None
+
+
+def test_sixteen_flows_keep_latency_short_and_link_busy(congested):
+    h = congested
+    h.ctl("policy", "add", f"{h.lab.server_ip}/32", "max", "1gbit")
+    flows = h.spawn_client("iperf3", "-c", h.lab.server_ip, "-p", str(sluice_lab.IPERF_PORT),
+                           "-t", "16", "-C", "cubic", "-P", "16",
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3)  # the controller's first seconds: from the ceiling down
+    first = h.meter.sample()
+    rtts = ping_rtts(h, 5)
+    probe_p99 = sockperf_p99_ms(h, 5)
+    last = h.meter.sample()
+    flows.wait(timeout=40)
+    h.procs.remove(flows)
+
+    goodput = sluice_lab.rate_between(first, last)
+    ping_p99 = percentile(rtts, 0.99) if rtts else None
+    shown = h.dest(h.lab.server_ip)
+    why = (shown.get("override") or {}).get("reason_text")
+    print(f"16 cubic flows: {goodput}; ping p99 {ping_p99} ms over {len(rtts)} probes; "
+          f"sockperf p99 {probe_p99} ms; rate reason: {why}")
+    assert len(rtts) > 50, f"ping got {len(rtts)} replies in 5 s"
+    assert ping_p99 < 20, f"ping p99 {ping_p99:.1f} ms through the bottleneck, want < 20"
+    assert probe_p99 is not None, "sockperf ping-pong did not finish"
+    assert probe_p99 < 20, f"sockperf p99 {probe_p99:.1f} ms, want < 20"
+    assert goodput.wire >= 0.85 * BOTTLENECK_MBPS, (
+        f"{goodput.wire:.1f} Mbit/s through a {BOTTLENECK_MBPS} Mbit/s bottleneck, "
+        f"want at least 85%")
+
+
+def test_rate_follows_a_halved_bottleneck(congested):
+    h = congested
+    h.ctl("policy", "add", f"{h.lab.server_ip}/32", "max", "1gbit")
+    flows = h.spawn_client("iperf3", "-c", h.lab.server_ip, "-p", str(sluice_lab.IPERF_PORT),
+                           "-t", "12", "-C", "cubic", "-P", "16",
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(5)
+    before = h.dest(h.lab.server_ip)["override"]["rate_bps"]
+    half = BOTTLENECK_MBPS // 2
+    h.lab.exec_in(h.lab.ns_r, "tc", "class", "change", "dev", h.lab.env["IF_R_S"],
+                  "parent", "1:", "classid", "1:10", "htb", "rate", f"{half}mbit",
+                  "ceil", f"{half}mbit", "quantum", "60000")
+    changed = time.monotonic()
+    followed = None
+    while time.monotonic() - changed < 4:
+        rate = h.dest(h.lab.server_ip)["override"]["rate_bps"]
+        if rate <= 1.25 * half * 1e6:
+            followed = time.monotonic() - changed
+            break
+        time.sleep(0.1)
+    flows.wait(timeout=30)
+    h.procs.remove(flows)
+    print(f"rate {before / 1e6:.1f} Mbit/s before the bottleneck halved; "
+          f"followed to <= {1.25 * half} Mbit/s after {followed} s")
+    assert followed is not None and followed <= 2, (
+        f"rate did not come within 25% of the halved bottleneck ({half} Mbit/s) "
+        f"within 2 s: {followed}; events:\n{h.ctl('events').stdout}")
+
+
+def connect_results(h, seconds, port):
+    """Connect to the server over and over from the test cgroup: the
+    outcome of each try, in order, with the time it was made."""
+    code = (
+        "import socket, time, sys\n"
+        "end = time.monotonic() + %f\n"
+        "while time.monotonic() < end:\n"
+        "    s = socket.socket(); s.settimeout(1)\n"
+        "    t = time.monotonic()\n"
+        "    try:\n"
+        "        s.connect((%r, %d)); r = 'ok'\n"
+        "    except ConnectionRefusedError: r = 'refused'\n"
+        "    except PermissionError: r = 'eperm'\n"
+        "    except OSError as e: r = type(e).__name__\n"
+        "    s.close(); print(round(t, 3), r, flush=True); time.sleep(0.05)\n"
+        % (seconds, h.lab.server_ip, port))
+    proc = h.spawn_client("/usr/bin/python3", "-c", code, stdout=subprocess.PIPE)
+    return proc
+
+
+def test_breaker_opens_on_a_stopped_server_and_closes_when_it_returns(congested):
+    h = congested
+    port = 5301
+    h.ctl("policy", "add", f"{h.lab.server_ip}/32", "max", "1gbit")
+    tries = connect_results(h, 14, port)
+    started = time.monotonic()
+    time.sleep(5)  # nothing listens: refused, then the breaker fails them fast
+    listener = subprocess.Popen(
+        ["ip", "netns", "exec", h.lab.ns_s, "/usr/bin/python3", "-c",
+         "import socket, time\n"
+         "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+         f"s.bind(('0.0.0.0', {port})); s.listen(128); s.settimeout(0.2)\n"
+         "end = time.monotonic() + 12\n"
+         "while time.monotonic() < end:\n"
+         "    try:\n"
+         "        c, _ = s.accept(); c.close()\n"
+         "    except socket.timeout:\n"
+         "        pass\n"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    h.procs.append(listener)
+    returned = time.monotonic() - started
+    out, _ = tries.communicate(timeout=30)
+    h.procs.remove(tries)
+    results = [line.split() for line in out.splitlines() if line.strip()]
+    t0 = float(results[0][0])
+    outcome = [(float(t) - t0, r) for t, r in results]
+
+    first_eperm = next((t for t, r in outcome if r == "eperm"), None)
+    last = [r for t, r in outcome if t > outcome[-1][0] - 1.5]
+    print(f"first fast failure (EPERM) at {first_eperm} s; server back at {returned:.1f} s; "
+          f"last 1.5 s: {last}")
+    assert first_eperm is not None and first_eperm < 2, (
+        f"no connect failed fast (EPERM) within 2 s of refusals: {outcome[:40]}")
+    assert last and all(r == "ok" for r in last), (
+        f"connects still failing 1.5 s before the end, after the server returned at "
+        f"{returned:.1f} s: {outcome[-30:]}\nevents:\n{h.ctl('events').stdout}")
+    breaker = h.dest(h.lab.server_ip)["override"]["breaker"]
+    assert breaker == "closed", f"breaker {breaker} after the server returned"
