@@ -26,6 +26,7 @@ extern int CONFIG_HZ __kconfig __weak;
 #define WIRE_OVERHEAD_V4 (14 + 20 + 32)
 #define WIRE_OVERHEAD_V6 (14 + 40 + 32)
 #define PACING_UNLIMITED (~0U)
+#define CLAMP_MIN 2 /* a 1-segment window stalls on delayed ACKs */
 
 static __always_inline int sk_dst(const struct bpf_sock_ops *ops, struct sluice_addr *a)
 {
@@ -157,26 +158,30 @@ static __always_inline void busy_mark(struct sluice_signals *s, struct sluice_sk
 	}
 }
 
-/* The class of a connection, from its cgroup, mark or DSCP, at connect()
- * time: the hook runs in the connecting task. */
-static __always_inline __u8 sk_class(struct bpf_sock_ops *ops, const struct bpf_sock *sk)
+/*
+ * The class of a connection, from its cgroup, mark or DSCP. The cgroup
+ * is read at connect(), where the hook runs in the connecting task; mark
+ * and DSCP again once established, as an application may set them
+ * between socket() and the handshake's end.
+ */
+static __always_inline __u8 sk_class(struct bpf_sock *sk, bool at_connect)
 {
 	struct sluice_config *cfg = config_get();
 	__u32 kinds = cfg ? cfg->classify_kinds : 0;
+	struct tcp_sock *tcp;
 	__u64 cgroup = 0;
-	int tos = 0;
+	__u8 tos = 0;
 
 	if (!kinds)
 		return SLUICE_CLASS_DEFAULT;
-	if (kinds & SLUICE_CLASSIFY_CGROUP)
+	if (at_connect && (kinds & SLUICE_CLASSIFY_CGROUP))
 		cgroup = bpf_get_current_cgroup_id();
 	if (kinds & SLUICE_CLASSIFY_DSCP) {
-		if (ops->family == AF_INET6)
-			bpf_getsockopt(ops, SOL_IPV6, IPV6_TCLASS, &tos, sizeof(tos));
-		else
-			bpf_getsockopt(ops, SOL_IP, IP_TOS, &tos, sizeof(tos));
+		tcp = bpf_skc_to_tcp_sock(sk);
+		if (tcp)
+			tos = tcp->inet_conn.icsk_inet.tos;
 	}
-	return classify(kinds, cgroup, sk->mark, (__u8)(tos >> 2));
+	return classify(kinds, cgroup, sk->mark, tos >> 2);
 }
 
 /*
@@ -185,12 +190,21 @@ static __always_inline __u8 sk_class(struct bpf_sock_ops *ops, const struct bpf_
  * no clamp, which is restored as an effectively unlimited one.
  */
 static __always_inline void clamp_apply(struct bpf_sock_ops *ops, struct sluice_sk *st,
-					const struct sluice_dest *d)
+					const struct sluice_dest *d,
+					const struct sluice_signals *s)
 {
-	__u32 want = d && d->mode == SLUICE_MODE_ENFORCE &&
-		     !lease_lapsed_open(d, bpf_ktime_get_ns()) ? d->cwnd_clamp : 0;
-	int val = want ? (int)want : 0x7fffffff;
+	__u32 want = 0;
+	int val;
 
+	/* dest_ctl gives the destination's whole window; each connection
+	 * holds the part of it that its share of the rate is, so a class's
+	 * priority holds in the bottleneck's queue as well as in pacing. */
+	if (d && d->mode == SLUICE_MODE_ENFORCE && d->cwnd_clamp && d->rate_Bps &&
+	    !lease_lapsed_open(d, bpf_ktime_get_ns())) {
+		want = (__u32)((d->cwnd_clamp * share_of(d, s, st) + d->rate_Bps - 1) / d->rate_Bps);
+		want = want < CLAMP_MIN ? CLAMP_MIN : want;
+	}
+	val = want ? (int)want : 0x7fffffff;
 	if (want == st->cwnd_clamp)
 		return;
 	if (bpf_setsockopt(ops, SOL_TCP, TCP_BPF_SNDCWND_CLAMP, &val, sizeof(val)))
@@ -233,12 +247,12 @@ static __always_inline void receiver_signals(struct bpf_sock *sk, struct sluice_
 	st->last_rwnd_jiffies = v ? v : 1;
 }
 
-static __always_inline void on_connect(struct bpf_sock_ops *ops, const struct bpf_sock *sk,
+static __always_inline void on_connect(struct bpf_sock_ops *ops, struct bpf_sock *sk,
 				       struct sluice_sk *st)
 {
 	struct sluice_signals *s;
 
-	st->cls = sk_class(ops, sk);
+	st->cls = sk_class(sk, true);
 	if (!dest_get(&st->dst))
 		return;
 	s = signals_get(&st->dst);
@@ -249,13 +263,17 @@ static __always_inline void on_connect(struct bpf_sock_ops *ops, const struct bp
 	bpf_sock_ops_cb_flags_set(ops, BPF_SOCK_OPS_STATE_CB_FLAG | BPF_SOCK_OPS_RTO_CB_FLAG);
 }
 
-static __always_inline void on_established(struct bpf_sock_ops *ops, struct sluice_sk *st)
+static __always_inline void on_established(struct bpf_sock_ops *ops, struct bpf_sock *sk,
+					   struct sluice_sk *st)
 {
 	struct sluice_dest *d = dest_get(&st->dst);
 	struct sluice_signals *s;
 
 	if (!d)
 		return;
+	if (st->cls == SLUICE_CLASS_DEFAULT)
+		st->cls = sk_class(sk, false);
+
 	s = signals_get(&st->dst);
 	if (!s)
 		return;
@@ -271,7 +289,7 @@ static __always_inline void on_established(struct bpf_sock_ops *ops, struct slui
 				       BPF_SOCK_OPS_RTO_CB_FLAG |
 				       BPF_SOCK_OPS_STATE_CB_FLAG);
 	pacing_apply(ops, st, d, s);
-	clamp_apply(ops, st, d);
+	clamp_apply(ops, st, d, s);
 }
 
 /* Ask for ECN on connections to limited destinations, so the bucket's CE
@@ -297,7 +315,7 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk
 	 * fast samples that a smoothed RTT averages away: a paced flow's
 	 * delayed ACKs inflate many samples, never the lowest ones. */
 	__u32 rtt_us = ops->args[0] && ops->args[0] < 60000000 ? ops->args[0] : ops->srtt_us >> 3;
-	__u64 acked = ops->bytes_acked;
+	__u64 acked = ops->bytes_acked, now;
 
 	if (s) {
 		__u32 b = sluice_rtt_bucket(rtt_us);
@@ -311,13 +329,20 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk
 			__sync_fetch_and_add(&s->rtt_hist[b], 1);
 		if (acked > st->last_bytes_acked)
 			__sync_fetch_and_add(&s->bytes_acked, acked - st->last_bytes_acked);
+		/* Applications may mark or set the DSCP of a connection at
+		 * any time (some only after connect()): look again once an
+		 * epoch while it still counts as default. */
+		now = bpf_ktime_get_ns();
+		if (st->cls == SLUICE_CLASS_DEFAULT &&
+		    st->busy_epoch != now / SLUICE_BUSY_EPOCH_NS)
+			st->cls = sk_class(sk, false);
 		/* RTT samples come from ACKs of new data: the socket is busy. */
-		busy_mark(s, st, bpf_ktime_get_ns());
+		busy_mark(s, st, now);
 		receiver_signals(sk, st, s);
 	}
 	st->last_bytes_acked = acked;
 	pacing_apply(ops, st, d, s);
-	clamp_apply(ops, st, d);
+	clamp_apply(ops, st, d, s);
 }
 
 static __always_inline void on_state(struct bpf_sock_ops *ops, struct sluice_sk *st)
@@ -371,7 +396,7 @@ static __always_inline int sockops(struct bpf_sock_ops *ops)
 		if (op == BPF_SOCK_OPS_TCP_CONNECT_CB)
 			on_connect(ops, sk, st);
 		else
-			on_established(ops, st);
+			on_established(ops, sk, st);
 		return 1;
 	case BPF_SOCK_OPS_RTT_CB:
 	case BPF_SOCK_OPS_STATE_CB:

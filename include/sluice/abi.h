@@ -138,7 +138,8 @@ struct sluice_dest_ctl {
 	__u64 rate_Bps;
 	__u32 burst_bytes;
 	__u32 mark_thresh;
-	__u32 cwnd_clamp;     /* segments per connection, 0 = none */
+	__u32 cwnd_clamp;     /* segments in flight to the destination, 0 = none;
+			       * each connection gets its share of them */
 	__u16 pressure_milli; /* 0..1000; shown, not acted on by BPF */
 	__u8 breaker;         /* enum sluice_breaker */
 	__u8 ladder;          /* degradation step, 0 = none */

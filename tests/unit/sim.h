@@ -74,7 +74,7 @@ struct sim {
 
 	/* Set by the caller from the control decision, every interval. */
 	double rate_Bps;
-	__u32 cwnd_clamp;          /* segments per busy connection, 0 = none */
+	__u32 cwnd_clamp;          /* segments in flight to the destination, 0 = none */
 	bool gated;                /* breaker not closed: one connect per probe gap */
 
 	/* Model state. */
@@ -304,7 +304,9 @@ static inline void sim_step(struct sim *m, struct dest_sample *s)
 	if (m->recv_Bps && m->recv_Bps < offered)
 		offered = m->recv_Bps;
 	if (m->cwnd_clamp)
-		clamp_wnd = (double)m->cwnd_clamp * SIM_MSS * (busy ? busy : 1);
+		/* the destination's window, shared out at least 2 a connection */
+		clamp_wnd = (double)(m->cwnd_clamp > 2 * (busy ? busy : 1) ?
+				     m->cwnd_clamp : 2 * (busy ? busy : 1)) * SIM_MSS;
 	if (m->blackhole)
 		q = 0; /* what was queued dies past the bottleneck */
 	m->qdelay_max_us = q / m->cap_Bps * 1e6;

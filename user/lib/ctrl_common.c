@@ -241,6 +241,8 @@ void ctrl_finish(struct ctrl_state *st, const struct ctrl_input *in,
 	 * delivery delivers less as soon as the RTT rises, and the next
 	 * window is smaller still. */
 	delivered = ctrl_delivered_max(st) * 2;
+	/* The destination's whole window: the datapath gives each
+	 * connection the part its share of the rate is. */
 	out->cwnd_clamp = ctrl_cwnd_clamp(delivered && delivered < rate_Bps ? delivered : rate_Bps,
-					  st->base.base_us, s->conns_busy, mss);
+					  st->base.base_us, 1, mss);
 }
