@@ -113,7 +113,9 @@ $(OUT)/tests/test_%: tests/prog/test_%.c $(LIB) $(LIB_HDRS) $(TEST_HDRS) $(BPF_S
 
 test-bins: $(BINS) $(UNIT_BINS) $(PROG_BINS)
 
-test: test-bins
+# deps first: `sudo make test` is meant to work on a fresh machine.
+test: deps
+	$(Q)$(MAKE) --no-print-directory test-bins
 	$(Q)tests/run.sh all
 
 test-unit: $(UNIT_BINS)
@@ -140,7 +142,7 @@ bench-bins: $(BINS) $(TOOL_BINS)
 
 # --- install, demo, bench ----------------------------------------------------
 # Debian packages the project needs. Idempotent: installs only what is missing.
-DEPS := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev make gcc pkg-config \
+DEPS := clang libbpf-dev bpftool libelf-dev zlib1g-dev make gcc cppcheck \
 	libinih-dev libcjson-dev libcmocka-dev \
 	iproute2 iputils-ping iperf3 sockperf ethtool python3 python3-pytest \
 	gnuplot-nox
@@ -171,7 +173,8 @@ install: all
 	install -D -m 0644 docs/man/sluiced.8 $(DESTDIR)$(MANDIR)/man8/sluiced.8
 	install -D -m 0644 docs/man/sluicectl.8 $(DESTDIR)$(MANDIR)/man8/sluicectl.8
 	install -D -m 0644 docs/man/sluice.conf.5 $(DESTDIR)$(MANDIR)/man5/sluice.conf.5
-	install -D -m 0644 tools/sluiced.service $(DESTDIR)/etc/systemd/system/sluiced.service
+	install -d $(DESTDIR)/etc/systemd/system
+	sed 's|@SBINDIR@|$(SBINDIR)|g' tools/sluiced.service > $(DESTDIR)/etc/systemd/system/sluiced.service
 	test -e $(DESTDIR)/etc/sluice/sluice.conf || \
 		install -D -m 0644 tools/sluice.conf.example $(DESTDIR)/etc/sluice/sluice.conf
 

@@ -1,9 +1,12 @@
 #!/bin/bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #
-# sluice in under a minute: a client, a router and a server in network
-# namespaces of their own, sluiced on the client side, and one destination
-# limited to 50 Mbit/s. Rates are bits on the wire as tc counts them (the
+# sluice in about a minute: a client, a router and a server in network
+# namespaces of their own, sluiced on the client side. First one
+# destination limited to 50 Mbit/s; then the real job: the router's link
+# toward the server becomes a 100 Mbit/s bottleneck with a deep queue, and
+# 16 TCP flows push through it, first unregulated, then under sluice's
+# default adaptive policy. Rates are bits on the wire as tc counts them (the
 # byte counter of the root qdisc on the router's link toward the server, as
 # `lab.sh bytes` reads it, which counts every segment's headers), measured
 # from the second to the fifth second of each run.
@@ -159,6 +162,76 @@ echo "# sluicectl dest list"
 "$SLUICECTL" --pin-dir "$PIN" dest list
 echo
 echo "# bpftool map dump pinned $PIN/sluice_dest (first lines)"
-bpftool map dump pinned "$PIN/sluice_dest" | head -n 40
+bpftool map dump pinned "$PIN/sluice_dest" >"$WORK/dest.dump"
+head -n 32 "$WORK/dest.dump"
+
+# --- part 2: a congested downstream -------------------------------------------
+FLOWS=16
+BOTTLENECK=100mbit
+
+# congested LABEL: FLOWS cubic flows for 12 s with a ping through the
+# bottleneck from the 4th to the 10th second (after slow start, and after
+# sluice's first seconds of finding the bottleneck); prints
+# "goodput p50 p99".
+congested() {
+	local label=$1 a b
+	sh -c 'echo $$ > "$1/cgroup.procs"; shift; exec "$@"' sh "$CG" \
+		nsenter --net="/run/netns/$NS_C" \
+		iperf3 -c "$S_IP" -C cubic -P "$FLOWS" -t 12 >/dev/null 2>&1 &
+	CLIENT_PID=$!
+	sleep 4
+	a=$(wire_sample)
+	in_ns "$NS_C" ping -n -i 0.1 -c 60 -W 5 "$S_IP" >"$WORK/$label.ping" 2>&1 || true
+	b=$(wire_sample)
+	wait "$CLIENT_PID" || true
+	CLIENT_PID=
+	rate=$(echo "$a $b" | awk '{ printf "%.1f", ($4 - $2) * 8 / ($3 - $1) / 1e6 }')
+	sed -n 's/.*time=\([0-9.]*\).*/\1/p' "$WORK/$label.ping" | sort -n |
+		awk -v rate="$rate" '{ v[NR] = $1 } END {
+			if (!NR) { print rate, "-", "-"; exit }
+			printf "%s %.1f %.1f\n", rate, v[int((NR + 1) / 2)], v[int(NR * 0.99 + 0.999)] }'
+}
+
+echo
+echo "part 2: a congested downstream"
+echo "# sluicectl policy del $S_IP/32"
+"$SLUICECTL" --pin-dir "$PIN" policy del "$S_IP/32"
+echo "  the router's link toward the server becomes a $BOTTLENECK bottleneck"
+echo "  with a 1000-packet queue: a downstream that queues"
+in_ns "$NS_R" tc qdisc del dev "$IF_R_S" root
+in_ns "$NS_R" tc qdisc add dev "$IF_R_S" root handle 1: htb default 10
+in_ns "$NS_R" tc class add dev "$IF_R_S" parent 1: classid 1:10 htb rate "$BOTTLENECK" \
+	ceil "$BOTTLENECK" quantum 60000
+in_ns "$NS_R" tc qdisc add dev "$IF_R_S" parent 1:10 handle 10: pfifo limit 1000
+echo
+echo "measuring $FLOWS cubic flows with a ping through the bottleneck, no policy ..."
+read -r cg_rate_before cg_p50_before cg_p99_before < <(congested unregulated)
+echo "  goodput $cg_rate_before Mbit/s, ping median $cg_p50_before ms, p99 $cg_p99_before ms"
+sleep 2 # let the queue drain
+
+echo
+echo "# sluicectl policy add $S_IP/32 max 1gbit    (adaptive: the gradient law)"
+"$SLUICECTL" --pin-dir "$PIN" policy add "$S_IP/32" max 1gbit
+echo "measuring again ..."
+read -r cg_rate_after cg_p50_after cg_p99_after < <(congested adaptive)
+echo "  goodput $cg_rate_after Mbit/s, ping median $cg_p50_after ms, p99 $cg_p99_after ms"
+
+echo
+echo "$FLOWS cubic flows through a $BOTTLENECK bottleneck with a 1000-packet queue"
+printf '  %-28s %14s %14s\n' "" "unregulated" "sluice"
+printf '  %-28s %14s %14s\n' "goodput (Mbit/s)" "$cg_rate_before" "$cg_rate_after"
+printf '  %-28s %14s %14s\n' "ping median (ms)" "$cg_p50_before" "$cg_p50_after"
+printf '  %-28s %14s %14s\n' "ping p99 (ms)" "$cg_p99_before" "$cg_p99_after"
+echo
+echo "sluice reads each destination's RTT, losses, ECN and receive windows from"
+echo "the kernel and moves its rate and in-flight window so that the queue stays"
+echo "short while the link stays busy."
+echo
+echo "# sluicectl dest show $S_IP"
+"$SLUICECTL" --pin-dir "$PIN" dest show "$S_IP"
+echo
+echo "# sluicectl events -n 8"
+"$SLUICECTL" --pin-dir "$PIN" events -n 8
+
 echo
 echo "done: removing the lab, the cgroup, the pins and sluiced"

@@ -318,7 +318,7 @@ struct sluice_event {
 	__u64 old_value;
 	__u64 new_value;
 	__u32 pressure_milli;
-	__u32 rtt_us;          /* median RTT over the interval */
+	__u32 rtt_us;          /* low (10th) percentile RTT over the interval */
 	__u32 base_rtt_us;     /* the path's RTT without queueing */
 	__u32 loss_permille;
 	__u64 delivered_Bps;

@@ -46,7 +46,7 @@ static void usage(FILE *f)
 		"  -P, --pin-dir DIR    pin maps under DIR (default " SLUICE_PIN_DIR_DEFAULT ")\n"
 		"  -I, --interval TIME  control interval (default 100ms)\n"
 		"  -s, --syslog         log to syslog instead of stderr\n"
-		"  -v, --verbose        log more (-vv: debug, -vvv: libbpf too)\n"
+		"  -v, --verbose        debug log (-vv: libbpf's too)\n"
 		"  -U, --uninstall      detach and remove every pin, then exit\n"
 		"  -h, --help           show this help\n");
 }
@@ -257,14 +257,16 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (opts.check_only) {
+		bool file = opts.config_given || access(opts.config_path, F_OK) == 0;
+
 		printf("%s: ok (%d interfaces, %d policies)\n",
-		       opts.config_given ? opts.config_path : "command line",
-		       d.cfg.n_ifaces, d.cfg.n_policies);
+		       file ? opts.config_path : "command line", d.cfg.n_ifaces,
+		       d.cfg.n_policies);
 		return 0;
 	}
-	log_init("sluiced", opts.verbosity >= 2 ? LOG_LVL_DEBUG : LOG_LVL_INFO,
+	log_init("sluiced", opts.verbosity >= 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO,
 		 d.cfg.use_syslog);
-	log_route_libbpf(opts.verbosity >= 3);
+	log_route_libbpf(opts.verbosity >= 2);
 	if (opts.uninstall)
 		return daemon_uninstall(&d.cfg) ? 1 : 0;
 
