@@ -381,8 +381,12 @@ static void test_ramp_grows_1_5x_to_last_good_and_stops_under_pressure(void **st
 
 	/* pressure above calm stops it growing: the law has the rate */
 	b.ramping = true;
+	b.ramp_Bps = 0; /* a new ramp, as after the next closing */
 	assert_int_equal(breaker_ramp(&b, start, 0.05), (__u64)(start * 1.5));
 	assert_int_equal(breaker_ramp(&b, start, 0.5), 0);
+	/* the next calm step goes on from where the ramp got to, not from a
+	 * rate the law pulled back down meanwhile */
+	assert_int_equal(breaker_ramp(&b, start, 0), (__u64)(start * 1.5 * 1.5));
 	assert_int_equal(breaker_ramp(&b, start, 1), 0);
 
 	/* no ramp while not closed */

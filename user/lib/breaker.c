@@ -102,6 +102,7 @@ bool breaker_step(struct breaker *b, const struct breaker_input *in, __u32 *reas
 			return false;
 		}
 		breaker_open(b, in);
+		b->open_reason = *reason;
 		return true;
 	case SLUICE_BREAKER_OPEN:
 		if (in->now_ns < b->open_until_ns)
@@ -123,6 +124,7 @@ bool breaker_step(struct breaker *b, const struct breaker_input *in, __u32 *reas
 			b->state = SLUICE_BREAKER_CLOSED;
 			b->openings = 0;
 			b->ramping = true;
+			b->ramp_Bps = 0;
 			*reason = SLUICE_REASON_PROBES_OK;
 			return true;
 		}
@@ -149,10 +151,16 @@ __u64 breaker_ramp(struct breaker *b, __u64 rate_Bps, double pressure)
 	 * to climb back from the probe rate at 8% an interval. */
 	if (pressure > RAMP_CALM_PRESSURE)
 		return 0;
+	/* From where the ramp got to, not from the law's rate: a law that
+	 * keeps a quiet destination near what it delivers would otherwise
+	 * pull each step back down. */
+	if (b->ramp_Bps > rate_Bps)
+		rate_Bps = b->ramp_Bps;
 	next = (__u64)(rate_Bps * RAMP_GROWTH);
 	if (next >= b->last_good_Bps) {
 		next = b->last_good_Bps;
 		b->ramping = false;
 	}
+	b->ramp_Bps = next;
 	return next;
 }

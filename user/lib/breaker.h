@@ -35,6 +35,8 @@ struct breaker {
 	__u32 probes_ok, probes_failed;
 	__u64 last_good_Bps;    /* the rate before opening: the ramp's target */
 	__u64 good_Bps;         /* the rate in the last clean interval */
+	__u64 ramp_Bps;         /* where the ramp back has got to */
+	__u32 open_reason;      /* enum sluice_reason that opened it */
 	bool ramping;
 };
 

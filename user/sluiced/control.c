@@ -374,7 +374,7 @@ static __u64 compose_rate(struct dest_ctrl *d, struct ctrl_output *o)
 	__u64 ramp;
 
 	if (d->br.state != SLUICE_BREAKER_CLOSED) {
-		o->reason = SLUICE_REASON_CONNECT_FAIL;
+		o->reason = d->br.open_reason ? d->br.open_reason : SLUICE_REASON_CONNECT_FAIL;
 		return d->pol.min_Bps ? d->pol.min_Bps : o->rate_Bps / 100;
 	}
 	ramp = breaker_ramp(&d->br, d->ctrl.rate_Bps, o->sig.p_raw);
