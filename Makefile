@@ -165,7 +165,8 @@ bench: bench-bins
 
 check: all
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-		--inline-suppr -Iinclude -Iuser user/ tests/unit tests/prog
+		--inline-suppr -D__x86_64__ "-DDECLARE_LIBBPF_OPTS(TYPE,NAME,...)=struct TYPE NAME" \
+		--suppress=missingIncludeSystem -Iinclude -Iuser -I$(OUT) user/ tests/unit tests/prog
 
 install: all
 	install -D -m 0755 $(OUT)/sluiced $(DESTDIR)$(SBINDIR)/sluiced
