@@ -176,6 +176,7 @@ int daemon_start(struct daemon *d)
 	err = apply_ifaces(d, &d->cfg);
 	if (err)
 		goto err_detach;
+	daemon_tick(d); /* the first lease, before the first interval ends */
 	return 0;
 
 err_detach:
