@@ -386,6 +386,22 @@ static __u64 compose_rate(struct dest_ctrl *d, struct ctrl_output *o)
 	return o->rate_Bps;
 }
 
+/* One line per active destination and interval, for `sluiced -v`. */
+static void log_decision(const struct dest_ctrl *d, const struct dest_sample *s,
+			 const struct ctrl_output *o)
+{
+	char a[SLUICE_ADDR_STRLEN], r[32], dl[32];
+
+	log_debug("%s: rate %s (%s) pressure %.2f rtt %llu/%llu us base %llu us delivered %s "
+		  "conns %u clamp %u retrans %llu ce %llu",
+		  format_addr(a, sizeof(a), &d->addr), format_rate(r, sizeof(r), o->rate_Bps),
+		  reason_name(o->reason), d->ctrl.pressure,
+		  (unsigned long long)s->rtt_p10_us, (unsigned long long)s->rtt_p50_us,
+		  (unsigned long long)o->sig.base_us, format_rate(dl, sizeof(dl), s->delivered_Bps),
+		  s->conns_busy, o->cwnd_clamp, (unsigned long long)s->retrans,
+		  (unsigned long long)s->delivered_ce);
+}
+
 static void control_one(struct control *c, const struct dest_sample *s)
 {
 	struct ctrl_input in = { .s = s, .now_ns = c->now_ns, .interval_ns = c->interval_ns };
@@ -421,6 +437,8 @@ static void control_one(struct control *c, const struct dest_sample *s)
 	controller_for(pol.controller)->step(&d->ctrl, &in, &o);
 	breaker_update(c, d, s, &o);
 	o.rate_Bps = compose_rate(d, &o);
+	if (s->active && log_get_level() >= LOG_LVL_DEBUG)
+		log_decision(d, s, &o);
 	rate_event(c, d, &o);
 	ladder_update(c, d, &o);
 
