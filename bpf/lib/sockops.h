@@ -89,23 +89,35 @@ static __always_inline __u64 share_of(const struct sluice_dest *d,
 	return d->rate_Bps * permille / 1000 / n;
 }
 
+/* This connection's share of its destination's rate, or 0 when nothing
+ * limits it (no policy, monitor mode, rate 0, or a lapsed lease that fails
+ * open). Computed once per callback: pacing and the window both use it. */
+static __always_inline __u64 enforced_share(const struct sluice_dest *d,
+					    const struct sluice_signals *s,
+					    const struct sluice_sk *st)
+{
+	__u64 share;
+
+	if (!d || d->mode != SLUICE_MODE_ENFORCE || !d->rate_Bps ||
+	    lease_lapsed_open(d, bpf_ktime_get_ns()))
+		return 0;
+	share = share_of(d, s, st);
+	return share ? share : 1;
+}
+
 /*
  * The pacing rate, in bytes of TCP segment per second, that puts this
  * connection's share of the destination's rate on the wire.
  */
-static __always_inline __u32 pacing_for(const struct bpf_sock_ops *ops,
-					const struct sluice_dest *d,
-					const struct sluice_signals *s, const struct sluice_sk *st)
+static __always_inline __u32 pacing_for(const struct bpf_sock_ops *ops, __u64 share)
 {
 	__u64 mss = ops->mss_cache ? ops->mss_cache : 1448;
 	__u64 ovh = ops->family == AF_INET6 ? WIRE_OVERHEAD_V6 : WIRE_OVERHEAD_V4;
 	__u64 rate;
 
-	if (!d || d->mode != SLUICE_MODE_ENFORCE || !d->rate_Bps ||
-	    lease_lapsed_open(d, bpf_ktime_get_ns()))
+	if (!share)
 		return PACING_UNLIMITED;
-	rate = share_of(d, s, st);
-	rate = rate * mss / (mss + ovh);
+	rate = share * mss / (mss + ovh);
 	if (rate < SLUICE_RATE_MIN_BPS)
 		rate = SLUICE_RATE_MIN_BPS;
 	if (rate >= PACING_UNLIMITED)
@@ -115,10 +127,9 @@ static __always_inline __u32 pacing_for(const struct bpf_sock_ops *ops,
 
 /* Set the pacing rate when it differs from what this socket last got. */
 static __always_inline void pacing_apply(struct bpf_sock_ops *ops, struct sluice_sk *st,
-					 const struct sluice_dest *d,
-					 const struct sluice_signals *s)
+					 __u64 share)
 {
-	__u32 want = pacing_for(ops, d, s, st);
+	__u32 want = pacing_for(ops, share);
 	int val = (int)want; /* the option takes exactly 4 bytes */
 
 	if (want == st->pacing_Bps || (want == PACING_UNLIMITED && !st->pacing_Bps))
@@ -190,8 +201,7 @@ static __always_inline __u8 sk_class(struct bpf_sock *sk, bool at_connect)
  * no clamp, which is restored as an effectively unlimited one.
  */
 static __always_inline void clamp_apply(struct bpf_sock_ops *ops, struct sluice_sk *st,
-					const struct sluice_dest *d,
-					const struct sluice_signals *s)
+					const struct sluice_dest *d, __u64 share)
 {
 	__u32 want = 0;
 	int val;
@@ -199,9 +209,8 @@ static __always_inline void clamp_apply(struct bpf_sock_ops *ops, struct sluice_
 	/* dest_ctl gives the destination's whole window; each connection
 	 * holds the part of it that its share of the rate is, so a class's
 	 * priority holds in the bottleneck's queue as well as in pacing. */
-	if (d && d->mode == SLUICE_MODE_ENFORCE && d->cwnd_clamp && d->rate_Bps &&
-	    !lease_lapsed_open(d, bpf_ktime_get_ns())) {
-		want = (__u32)((d->cwnd_clamp * share_of(d, s, st) + d->rate_Bps - 1) / d->rate_Bps);
+	if (share && d->cwnd_clamp) {
+		want = (__u32)((d->cwnd_clamp * share + d->rate_Bps - 1) / d->rate_Bps);
 		want = want < CLAMP_MIN ? CLAMP_MIN : want;
 	}
 	val = want ? (int)want : 0x7fffffff;
@@ -211,6 +220,17 @@ static __always_inline void clamp_apply(struct bpf_sock_ops *ops, struct sluice_
 		return;
 	st->cwnd_clamp = want;
 	stat_inc(SLUICE_STAT_CLAMPED);
+}
+
+/* Pace and bound the window, from one computation of the share. */
+static __always_inline void limits_apply(struct bpf_sock_ops *ops, struct sluice_sk *st,
+					 const struct sluice_dest *d,
+					 const struct sluice_signals *s)
+{
+	__u64 share = enforced_share(d, s, st);
+
+	pacing_apply(ops, st, share);
+	clamp_apply(ops, st, d, share);
 }
 
 /* What the receiver tells us: deliveries, CE echoes, window stalls. */
@@ -288,8 +308,7 @@ static __always_inline void on_established(struct bpf_sock_ops *ops, struct bpf_
 				       BPF_SOCK_OPS_RETRANS_CB_FLAG |
 				       BPF_SOCK_OPS_RTO_CB_FLAG |
 				       BPF_SOCK_OPS_STATE_CB_FLAG);
-	pacing_apply(ops, st, d, s);
-	clamp_apply(ops, st, d, s);
+	limits_apply(ops, st, d, s);
 }
 
 /* Ask for ECN on connections to limited destinations, so the bucket's CE
@@ -341,8 +360,7 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk
 		receiver_signals(sk, st, s);
 	}
 	st->last_bytes_acked = acked;
-	pacing_apply(ops, st, d, s);
-	clamp_apply(ops, st, d, s);
+	limits_apply(ops, st, d, s);
 }
 
 static __always_inline void on_state(struct bpf_sock_ops *ops, struct sluice_sk *st)

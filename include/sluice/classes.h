@@ -52,7 +52,7 @@ static inline int sluice_class_allow(__u8 step, __u8 cls)
 static inline __u32 sluice_class_permille(const __u8 *share_pct, __u32 busy_mask, __u8 step,
 					  __u8 cls)
 {
-	__u32 floor_sum = 0, full_sum = 0, total = 0, i;
+	__u32 floor_sum = 0, full_sum = 0, n_zero = 0, total = 0, rest, avail, v, i;
 	int allow;
 
 	cls &= SLUICE_CLASSES - 1;
@@ -73,15 +73,27 @@ static inline __u32 sluice_class_permille(const __u8 *share_pct, __u32 busy_mask
 			continue;
 		if (a == SLUICE_ALLOW_FLOOR)
 			floor_sum += share_pct[i];
-		else if (a == SLUICE_ALLOW_FULL)
+		else if (a == SLUICE_ALLOW_FULL && share_pct[i])
 			full_sum += share_pct[i];
+		else if (a == SLUICE_ALLOW_FULL)
+			n_zero++; /* borrows, with no share of its own */
 	}
 	if (floor_sum > 100)
 		floor_sum = 100;
-	if (!full_sum) /* a class with no share borrows only what is left */
-		return (100 - floor_sum) * 10;
-	i = (__u32)((__u64)share_pct[cls] * (100 - floor_sum) * 10 / full_sum);
-	return i < SLUICE_CLASS_MIN_PERMILLE ? SLUICE_CLASS_MIN_PERMILLE : i;
+	rest = (100 - floor_sum) * 10;
+	if (!full_sum) {
+		/* only classes without a share borrow: they split what is left */
+		v = rest / (n_zero ? n_zero : 1);
+	} else if (!share_pct[cls]) {
+		v = SLUICE_CLASS_MIN_PERMILLE;
+	} else {
+		/* classes with a share split what is left, after the minimum
+		 * that each borrower without a share keeps */
+		avail = rest > n_zero * SLUICE_CLASS_MIN_PERMILLE ?
+			rest - n_zero * SLUICE_CLASS_MIN_PERMILLE : 0;
+		v = (__u32)((__u64)share_pct[cls] * avail / full_sum);
+	}
+	return v < SLUICE_CLASS_MIN_PERMILLE ? SLUICE_CLASS_MIN_PERMILLE : v;
 }
 
 #endif

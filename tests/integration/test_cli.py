@@ -75,6 +75,10 @@ EV_RATE, EV_BREAKER, EV_LADDER = 1, 2, 3
 BREAKER_CLOSED, BREAKER_OPEN, BREAKER_HALF_OPEN = 0, 1, 2
 REASON_DELAY, REASON_CONNECT_FAIL, REASON_PRESSURE = 4, 11, 19
 EVENTS_MAX = 1024
+# enum sluice_class and sluice_classify_kind
+CRITICAL, DEFAULT, SHEDDABLE, SCAVENGER = 0, 1, 2, 3
+CLASSIFY_DSCP, CLASSIFY_MARK, CLASSIFY_CGROUP = 1, 2, 4
+CLASS_NAMES = ["critical", "default", "sheddable", "scavenger"]
 
 
 def dest_ctl_value(rate_Bps, burst, mark, clamp=0, pressure_milli=0, breaker=0,
@@ -93,12 +97,12 @@ def event_value(seq, kind, old, new, reason, addr="10.1.2.3", time_ns=None,
                        loss_permille, delivered_Bps)
 
 
-def tcp_packet(dst, payload=100):
+def tcp_packet(dst, payload=100, dscp=0):
     """Ethernet + IPv4 (ECT(0)) + TCP from 10.0.0.1 to dst."""
     eth = bytes.fromhex("020000000002" "020000000001" "0800")
     tcp = struct.pack("!HHIIBBHHH", 40000, 80, 0, 0, 5 << 4, 0x18, 65535, 0, 0)
     total = 20 + len(tcp) + payload
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0x02, total, 0, 0, 64, 6, 0,
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, dscp << 2 | 0x02, total, 0, 0, 64, 6, 0,
                      bytes([10, 0, 0, 1]), bytes(int(x) for x in dst.split(".")))
     return eth + ip + tcp + b"x" * payload
 
@@ -144,10 +148,18 @@ class Pins:
         run(["bpftool", "map", "update", "pinned", self.path / name,
              "key", *hexbytes(key), "value", *hexbytes(value)])
 
-    def set_config(self, abi=ABI_VERSION, ctl_gen=0, lease_ns=0, event_seq=0):
+    def set_config(self, abi=ABI_VERSION, ctl_gen=0, lease_ns=0, event_seq=0,
+                   shares=(0, 0, 0, 0), kinds=0):
+        """sluice_config, with the class shares and classify kinds as
+        sluiced's reconcile_classes() publishes them."""
         self.update("sluice_config", bytes(4),
-                    struct.pack("<IIQQIIQ3Q", abi, 0, ctl_gen, lease_ns, 0, 0, event_seq,
-                                0, 0, 0))
+                    struct.pack("<IIQQIIQ4BI2Q", abi, 0, ctl_gen, lease_ns, 0, 0, event_seq,
+                                *shares, kinds, 0, 0))
+
+    def put_class_rule(self, kind, value, cls):
+        """A sluice_classify entry: struct sluice_class_key -> enum sluice_class."""
+        self.update("sluice_classify", struct.pack("<IIQ", kind, 0, value),
+                    struct.pack("<I", cls))
 
     def log_event(self, seq, *args, **kw):
         """Write event seq into its slot of the ring, as sluiced does."""
@@ -490,6 +502,40 @@ def test_status(pins, packet):
     assert re.search(r"^last event\s+none$", text, re.M), text
 
 
+def test_status_shows_classes(pins):
+    st = pins.ok("status")
+    assert st["class_share_pct"] == {"critical": 0, "default": 0, "sheddable": 0,
+                                     "scavenger": 0}
+    assert st["classify_kinds"] == [] and st["classify_rules"] == 0
+    text = pins.ctl("status").stdout
+    assert re.search(r"^classes\s+none$", text, re.M), text
+    assert re.search(r"^classify\s+none$", text, re.M), text
+
+    pins.set_config(shares=(40, 30, 20, 10), kinds=CLASSIFY_DSCP | CLASSIFY_MARK)
+    pins.put_class_rule(CLASSIFY_DSCP, 46, CRITICAL)
+    pins.put_class_rule(CLASSIFY_DSCP, 10, SHEDDABLE)
+    pins.put_class_rule(CLASSIFY_MARK, 7, SCAVENGER)
+    st = pins.ok("status")
+    assert st["class_share_pct"] == {"critical": 40, "default": 30, "sheddable": 20,
+                                     "scavenger": 10}
+    # In the order the datapath tries them: cgroup, mark, DSCP.
+    assert st["classify_kinds"] == ["mark", "dscp"] and st["classify_rules"] == 3
+    text = pins.ctl("status").stdout
+    assert re.search(r"^classes\s+critical 40%  default 30%  sheddable 20%  scavenger 10%$",
+                     text, re.M), text
+    assert re.search(r"^classify\s+3 rules by mark, dscp$", text, re.M), text
+
+    pins.set_config(shares=(100, 0, 0, 0), kinds=CLASSIFY_CGROUP | CLASSIFY_DSCP)
+    assert pins.ok("status")["classify_kinds"] == ["cgroup", "dscp"]
+    # Rules the datapath does not look up, once classes are gone.
+    pins.set_config()
+    st = pins.ok("status")
+    assert st["classify_kinds"] == [] and st["classify_rules"] == 3
+    text = pins.ctl("status").stdout
+    assert re.search(r"^classes\s+none$", text, re.M), text
+    assert re.search(r"^classify\s+3 rules, none in use$", text, re.M), text
+
+
 def test_status_shows_the_lease_and_the_last_event(pins):
     now = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
     pins.set_config(lease_ns=now + 60 * 10**9, event_seq=42)
@@ -525,10 +571,13 @@ def test_dest_show_counters(pins, packet):
     assert e["dropped_pkts"] == 0 and e["marked_pkts"] == 0
     assert 0 < e["tokens_bytes"] <= 131072 and not e["ctl_stale"]
     assert shown["override"] is None and shown["signals"] is None
+    # No classes configured and none counted: no class block.
+    assert shown["classes"] is None and shown["ladder_step"] == 0
 
     text = pins.ctl("dest", "show", "10.1.2.3").stdout
     assert re.search(rf"^\tpassed\s+{4 * packet.stat().st_size} bytes\s+4 pkts$", text, re.M)
     assert re.search(r"^\tpolicy\s+10\.0\.0\.0/8 \(id 1\)$", text, re.M), text
+    assert not re.search(r"^\tclass\s", text, re.M), text
 
     # A policy change waits for the destination's next packet.
     pins.ok("policy", "add", "10.0.0.0/8", "rate", "10mbit")
@@ -621,11 +670,109 @@ def test_dest_show_says_why(pins, packet):
     assert re.search(r"^\tpressure\s+0\.62$", text, re.M), text
     assert re.search(r"^\tbreaker\s+open, one probe connect per 1\.00s$", text, re.M), text
     assert re.search(r"^\trefused\s+0 connects$", text, re.M), text
-    assert re.search(r"^\tladder\s+step 2$", text, re.M), text
+    # Without classes the datapath has one bucket, and the ladder no effect.
+    assert re.search(r"^\tladder\s+step 2: no effect without classes$", text, re.M), text
+    assert shown["ladder_step"] == 2 and shown["classes"] is None
 
     lines = pins.ctl("dest", "list").stdout.splitlines()
     assert lines[1].split()[3:6] == ["10Mbit", "0.62", "open"]
     assert lines[1].split()[-1] == "yes"
+
+
+def class_line(name, passed, dropped, allowed):
+    return rf"^\tclass\s+{name}\s+passed {passed} bytes\s+dropped {dropped} bytes\s+allowed {allowed}$"
+
+
+def test_dest_show_classes(pins, tmp_path):
+    """Bytes per class as the TC program counts them, and what the ladder allows."""
+    pins.set_config(shares=(40, 30, 20, 10), kinds=CLASSIFY_DSCP)
+    pins.put_class_rule(CLASSIFY_DSCP, 46, CRITICAL)
+    pins.put_class_rule(CLASSIFY_DSCP, 8, SCAVENGER)
+    pins.ok("policy", "add", "10.0.0.0/8", "rate", "50mbit")
+    frames = {}
+    for name, dscp in (("ef", 46), ("be", 0), ("cs1", 8)):
+        frames[name] = tmp_path / f"{name}.bin"
+        frames[name].write_bytes(tcp_packet("10.1.2.3", dscp=dscp))
+    size = frames["ef"].stat().st_size
+    pins.send(frames["ef"], repeat=3)
+    pins.send(frames["be"], repeat=2)
+    pins.send(frames["cs1"])
+
+    shown = pins.ok("dest", "show", "10.1.2.3")
+    assert shown["ladder_step"] == 0
+    assert shown["classes"] == [
+        {"class": "critical", "passed_bytes": 3 * size, "dropped_bytes": 0, "allowed": "full"},
+        {"class": "default", "passed_bytes": 2 * size, "dropped_bytes": 0, "allowed": "full"},
+        {"class": "sheddable", "passed_bytes": 0, "dropped_bytes": 0, "allowed": "full"},
+        {"class": "scavenger", "passed_bytes": size, "dropped_bytes": 0, "allowed": "full"},
+    ]
+    text = pins.ctl("dest", "show", "10.1.2.3").stdout
+    assert re.search(class_line("critical", 3 * size, 0, "full"), text, re.M), text
+    assert re.search(class_line("sheddable", 0, 0, "full"), text, re.M), text
+    # The class block follows the ladder, in class order.
+    assert [m.group(1) for m in re.finditer(r"^\tclass\s+(\w+)", text, re.M)] == CLASS_NAMES
+    assert text.index("\tladder") < text.index("\tclass")
+
+    # Step 1, as the controller publishes it: scavenger stops.
+    pins.update("sluice_dest_ctl", v4_key("10.1.2.3"),
+                dest_ctl_value(6_250_000, 131_072, 32_768, pressure_milli=550, ladder=1,
+                               reason=REASON_PRESSURE))
+    pins.set_config(ctl_gen=pins.config()["ctl_gen"] + 1, shares=(40, 30, 20, 10),
+                    kinds=CLASSIFY_DSCP)
+    pins.send(frames["cs1"], repeat=2)
+    pins.send(frames["ef"])
+    shown = pins.ok("dest", "show", "10.1.2.3")
+    assert shown["ladder_step"] == 1 and shown["entry"]["ladder_step"] == 1
+    assert [(c["class"], c["passed_bytes"], c["dropped_bytes"], c["allowed"])
+            for c in shown["classes"]] == [
+        ("critical", 4 * size, 0, "full"), ("default", 2 * size, 0, "full"),
+        ("sheddable", 0, 0, "full"), ("scavenger", size, 2 * size, "none")]
+    assert shown["entry"]["dropped_pkts"] == 2
+    text = pins.ctl("dest", "show", "10.1.2.3").stdout
+    assert re.search(r"^\tladder\s+step 1: scavenger stopped$", text, re.M), text
+    assert re.search(class_line("scavenger", size, 2 * size, "none"), text, re.M), text
+
+    # The latest decision is shown before the entry takes it.
+    pins.update("sluice_dest_ctl", v4_key("10.1.2.3"),
+                dest_ctl_value(6_250_000, 131_072, 32_768, pressure_milli=930, ladder=3,
+                               reason=REASON_PRESSURE))
+    shown = pins.ok("dest", "show", "10.1.2.3")
+    assert shown["ladder_step"] == 3 and shown["entry"]["ladder_step"] == 1
+    assert [c["allowed"] for c in shown["classes"]] == ["full", "floor", "none", "none"]
+    text = pins.ctl("dest", "show", "10.1.2.3").stdout
+    assert re.search(r"^\tladder\s+step 3: sheddable and scavenger stopped, "
+                     r"default held to its guarantee$", text, re.M), text
+    assert re.search(class_line("default", 2 * size, 0, "floor"), text, re.M), text
+
+    pins.update("sluice_dest_ctl", v4_key("10.1.2.3"),
+                dest_ctl_value(6_250_000, 131_072, 32_768, ladder=2))
+    step2 = pins.ctl("dest", "show", "10.1.2.3").stdout
+    assert re.search(r"^\tladder\s+step 2: scavenger stopped, "
+                     r"sheddable held to its guarantee$", step2, re.M), step2
+
+    # Classes gone from the config: the counts stay while the entry does,
+    # and every class is full again, whatever the step.
+    pins.set_config(ctl_gen=pins.config()["ctl_gen"] + 1)
+    shown = pins.ok("dest", "show", "10.1.2.3")
+    assert [c["allowed"] for c in shown["classes"]] == ["full"] * 4
+    assert shown["classes"][3]["dropped_bytes"] == 2 * size
+    text = pins.ctl("dest", "show", "10.1.2.3").stdout
+    assert re.search(r"^\tladder\s+step 2: no effect without classes$", text, re.M), text
+
+
+def test_dest_show_classes_without_traffic(pins):
+    """Configured classes show, counted or not; an override alone is enough."""
+    pins.set_config(shares=(40, 30, 20, 10), kinds=CLASSIFY_MARK)
+    pins.update("sluice_dest_ctl", v4_key("10.9.9.9"),
+                dest_ctl_value(1_250_000, 131_072, 32_768, ladder=2))
+    shown = pins.ok("dest", "show", "10.9.9.9")
+    assert shown["entry"] is None and shown["ladder_step"] == 2
+    assert [(c["class"], c["passed_bytes"], c["dropped_bytes"], c["allowed"])
+            for c in shown["classes"]] == [
+        ("critical", 0, 0, "full"), ("default", 0, 0, "full"),
+        ("sheddable", 0, 0, "floor"), ("scavenger", 0, 0, "none")]
+    text = pins.ctl("dest", "show", "10.9.9.9").stdout
+    assert re.search(class_line("sheddable", 0, 0, "floor"), text, re.M), text
 
 
 def test_dest_show_of_an_unknown_address(pins):

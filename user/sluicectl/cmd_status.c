@@ -5,7 +5,8 @@
  * The state of the whole datapath at a glance: which ABI the pins speak,
  * the control generation, the daemon's lease and the last event it
  * logged, how full the tables are (a full destination table makes the LRU
- * evict buckets) and the global counters the programs keep.
+ * evict buckets), the priority classes the datapath applies (their shares
+ * and what it classifies by) and the global counters the programs keep.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -45,8 +46,19 @@ struct status {
 	__u64 now;
 	size_t policies;
 	size_t policies_config;
-	struct fill dest, dest_ctl, signals;
+	struct fill dest, dest_ctl, signals, classify;
 	__u64 counters[SLUICE_STAT_MAX];
+};
+
+/* Classify kinds in the order the datapath tries them: the first that
+ * matches decides. */
+static const struct {
+	__u32 kind;
+	const char *name;
+} kind_names[] = {
+	{ SLUICE_CLASSIFY_CGROUP, "cgroup" },
+	{ SLUICE_CLASSIFY_MARK, "mark" },
+	{ SLUICE_CLASSIFY_DSCP, "dscp" },
 };
 
 static int count_config(const struct sluice_lpm_key *k, const struct sluice_policy *p,
@@ -102,6 +114,8 @@ static int status_read(const struct sluice_maps *m, struct status *st)
 	if (!err)
 		err = read_fill(m->signals, SLUICE_MAP_SIGNALS, &st->signals);
 	if (!err)
+		err = read_fill(m->classify, SLUICE_MAP_CLASSIFY, &st->classify);
+	if (!err)
 		err = read_counters(m, st);
 	return err;
 }
@@ -141,6 +155,32 @@ static cJSON *lease_json(const struct status *st)
 	return l;
 }
 
+/* Classes are on, as the TC program decides it, when the config has
+ * shares or classify kinds; without, it ignores rules and ladder alike. */
+static bool has_classes(const struct status *st)
+{
+	size_t i;
+
+	for (i = 0; i < SLUICE_CLASSES; i++)
+		if (st->cfg.class_share_pct[i])
+			return true;
+	return st->cfg.classify_kinds != 0;
+}
+
+static void json_add_classes(cJSON *o, const struct status *st)
+{
+	cJSON *shares = cJSON_AddObjectToObject(o, "class_share_pct");
+	cJSON *kinds = cJSON_AddArrayToObject(o, "classify_kinds");
+	size_t i;
+
+	for (i = 0; i < SLUICE_CLASSES; i++)
+		json_add_u64(shares, class_name(i), st->cfg.class_share_pct[i]);
+	for (i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (st->cfg.classify_kinds & kind_names[i].kind)
+			cJSON_AddItemToArray(kinds, cJSON_CreateString(kind_names[i].name));
+	json_add_u64(o, "classify_rules", st->classify.entries);
+}
+
 static int status_json(const struct status *st)
 {
 	cJSON *o = cJSON_CreateObject(), *c;
@@ -157,6 +197,7 @@ static int status_json(const struct status *st)
 	json_add_fill(o, "dest_entries", "dest_max_entries", &st->dest);
 	json_add_fill(o, "dest_ctl_entries", "dest_ctl_max_entries", &st->dest_ctl);
 	json_add_fill(o, "signals_entries", "signals_max_entries", &st->signals);
+	json_add_classes(o, st);
 	c = cJSON_AddObjectToObject(o, "counters");
 	for (i = 0; i < SLUICE_STAT_MAX; i++)
 		json_add_u64(c, stat_names[i].key, st->counters[i]);
@@ -191,6 +232,45 @@ static void print_event_seq(const struct status *st)
 		printf("%-18snone\n", "last event");
 }
 
+/* "critical 40%  default 30%  sheddable 20%  scavenger 10%", or none. */
+static void print_classes(const struct status *st)
+{
+	size_t i;
+
+	if (!has_classes(st)) {
+		printf("%-18snone\n", "classes");
+	} else {
+		printf("%-18s", "classes");
+		for (i = 0; i < SLUICE_CLASSES; i++)
+			printf("%s%s %u%%", i ? "  " : "", class_name(i),
+			       st->cfg.class_share_pct[i]);
+		printf("\n");
+	}
+}
+
+/* "3 rules by mark, dscp": the kinds in the order they are tried, or
+ * none. Rules of a kind not in use are never looked up: that shows. */
+static void print_classify(const struct status *st)
+{
+	const char *sep = " by ";
+	size_t i;
+
+	if (!st->classify.entries && !st->cfg.classify_kinds) {
+		printf("%-18snone\n", "classify");
+		return;
+	}
+	printf("%-18s%u rule%s", "classify", st->classify.entries,
+	       st->classify.entries == 1 ? "" : "s");
+	for (i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
+		if (st->cfg.classify_kinds & kind_names[i].kind) {
+			printf("%s%s", sep, kind_names[i].name);
+			sep = ", ";
+		}
+	if (!st->cfg.classify_kinds && st->classify.entries)
+		printf(", none in use");
+	printf("\n");
+}
+
 static int status_text(const struct status *st)
 {
 	size_t i;
@@ -205,6 +285,8 @@ static int status_text(const struct status *st)
 	print_fill("destinations", &st->dest);
 	print_fill("overrides", &st->dest_ctl);
 	print_fill("signals", &st->signals);
+	print_classes(st);
+	print_classify(st);
 	for (i = 0; i < SLUICE_STAT_MAX; i++)
 		printf("%-18s%llu\n", stat_names[i].label,
 		       (unsigned long long)st->counters[i]);

@@ -7,7 +7,8 @@
  * packet. The override, when there is one, is the controller's latest
  * decision and carries why it was made. Tokens, idle time and busy
  * connections are computed against CLOCK_MONOTONIC, the clock of
- * bpf_ktime_get_ns().
+ * bpf_ktime_get_ns(). With priority classes, the entry also counts each
+ * class's bytes, and the ladder step says what each class may send.
  */
 #include <stdio.h>
 
@@ -16,6 +17,7 @@
 #include "lib/reason.h"
 #include "lib/units.h"
 #include "sluice/bucket.h"
+#include "sluice/classes.h"
 #include "sluicectl/sluicectl.h"
 
 /* The policy an entry belongs to; NULL once that policy is gone. */
@@ -143,6 +145,56 @@ static cJSON *signals_json(const struct dest_ctx *c, const struct sluice_signals
 	return j;
 }
 
+/*
+ * The ladder step shown: the controller's latest decision when there is
+ * an override (the entry takes it at its next packet), else the entry's.
+ */
+static __u8 view_ladder(const struct dest_view *v)
+{
+	if (v->has_override)
+		return v->ovr.ladder;
+	return v->has_entry ? v->entry.ladder : 0;
+}
+
+/* Classes are shown when configured, and when an entry still counts
+ * bytes of classes since removed from the config. */
+static bool classes_shown(const struct dest_ctx *c, const struct dest_view *v)
+{
+	int i;
+
+	if (c->classes)
+		return true;
+	for (i = 0; v->has_entry && i < SLUICE_CLASSES; i++)
+		if (v->entry.class_passed_bytes[i] || v->entry.class_dropped_bytes[i])
+			return true;
+	return false;
+}
+
+/* What the ladder lets a class send. Without classes the datapath has one
+ * bucket for all traffic and ignores the ladder: every class is full. */
+static int class_allowed(const struct dest_ctx *c, const struct dest_view *v, __u8 cls)
+{
+	return c->classes ? sluice_class_allow(view_ladder(v), cls) : SLUICE_ALLOW_FULL;
+}
+
+/* Counters are 0 without an entry: dest_view_read() zeroes the view. */
+static cJSON *classes_json(const struct dest_ctx *c, const struct dest_view *v)
+{
+	cJSON *arr = cJSON_CreateArray();
+	__u8 i;
+
+	for (i = 0; i < SLUICE_CLASSES; i++) {
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "class", class_name(i));
+		json_add_u64(o, "passed_bytes", v->entry.class_passed_bytes[i]);
+		json_add_u64(o, "dropped_bytes", v->entry.class_dropped_bytes[i]);
+		cJSON_AddStringToObject(o, "allowed", allow_name(class_allowed(c, v, i)));
+		cJSON_AddItemToArray(arr, o);
+	}
+	return arr;
+}
+
 cJSON *dest_view_json(const struct dest_ctx *c, const struct dest_view *v)
 {
 	char addr[SLUICE_ADDR_STRLEN];
@@ -155,6 +207,9 @@ cJSON *dest_view_json(const struct dest_ctx *c, const struct dest_view *v)
 							     : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "signals", v->has_signals ? signals_json(c, &v->sig)
 							   : cJSON_CreateNull());
+	json_add_u64(o, "ladder_step", view_ladder(v));
+	cJSON_AddItemToObject(o, "classes", classes_shown(c, v) ? classes_json(c, v)
+								 : cJSON_CreateNull());
 	return o;
 }
 
@@ -238,13 +293,13 @@ static char *fmt_breaker(char *buf, size_t len, __u8 state, __u64 gap_ns)
  * the policy's own; with one, its reason and the state the controller
  * left, which the entry takes at its next packet or connect.
  */
-static void show_why(const struct dest_view *v)
+static void show_why(const struct dest_ctx *c, const struct dest_view *v)
 {
 	const struct sluice_dest_ctl *o = v->has_override ? &v->ovr : NULL;
 	const struct sluice_dest *d = &v->entry;
-	__u8 state = o ? o->breaker : d->breaker, ladder = o ? o->ladder : d->ladder;
+	__u8 state = o ? o->breaker : d->breaker, ladder = view_ladder(v);
 	__u64 gap = o ? o->probe_gap_ns : d->probe_gap_ns;
-	char pressure[16], breaker[64];
+	char pressure[16], breaker[64], meaning[160];
 
 	printf("\treason    %s\n", reason_text(o ? o->reason : SLUICE_REASON_POLICY));
 	printf("\tpressure  %s\n",
@@ -253,10 +308,26 @@ static void show_why(const struct dest_view *v)
 	if (v->has_entry)
 		printf("\trefused   %llu connects\n",
 		       (unsigned long long)d->connects_refused);
-	if (ladder)
-		printf("\tladder    step %u\n", ladder);
-	else
+	if (!ladder)
 		printf("\tladder    none\n");
+	else if (!c->classes)
+		printf("\tladder    step %u: no effect without classes\n", ladder);
+	else
+		printf("\tladder    step %u: %s\n", ladder,
+		       fmt_ladder(meaning, sizeof(meaning), ladder));
+}
+
+/* Each class's bytes, and what the ladder step lets it send. */
+static void show_classes(const struct dest_ctx *c, const struct dest_view *v)
+{
+	const struct sluice_dest *d = &v->entry;
+	__u8 i;
+
+	for (i = 0; i < SLUICE_CLASSES; i++)
+		printf("\tclass     %-9s  passed %llu bytes  dropped %llu bytes  allowed %s\n",
+		       class_name(i), (unsigned long long)d->class_passed_bytes[i],
+		       (unsigned long long)d->class_dropped_bytes[i],
+		       allow_name(class_allowed(c, v, i)));
 }
 
 static void show_rtt(const struct sluice_signals *s)
@@ -321,7 +392,9 @@ void dest_view_text(const struct dest_ctx *c, const struct dest_view *v)
 	else
 		printf("\toverride  none\n");
 	if (v->has_override || (v->entry.flags & SLUICE_DEST_F_MATCHED))
-		show_why(v);
+		show_why(c, v);
+	if (classes_shown(c, v))
+		show_classes(c, v);
 	if (v->has_signals)
 		show_signals(c, &v->sig);
 	else

@@ -34,6 +34,8 @@ int dest_ctx_open(struct dest_ctx *c)
 		goto out_close;
 	c->ctl_gen = cfg.ctl_gen;
 	c->now = now_mono_ns();
+	c->classes = cfg.classify_kinds || cfg.class_share_pct[0] || cfg.class_share_pct[1] ||
+		     cfg.class_share_pct[2] || cfg.class_share_pct[3];
 	return 0;
 
 out_close:

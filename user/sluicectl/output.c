@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sluice/classes.h"
 #include "sluicectl/sluicectl.h"
 
 __printf(1, 0)
@@ -131,6 +132,81 @@ char *fmt_nsec(char *buf, size_t len, unsigned long long ns)
 char *fmt_pressure(char *buf, size_t len, unsigned int milli)
 {
 	snprintf(buf, len, "%.2f", milli / 1000.0);
+	return buf;
+}
+
+static const char *const class_names[SLUICE_CLASSES] = {
+	[SLUICE_CLASS_CRITICAL] = "critical",
+	[SLUICE_CLASS_DEFAULT] = "default",
+	[SLUICE_CLASS_SHEDDABLE] = "sheddable",
+	[SLUICE_CLASS_SCAVENGER] = "scavenger",
+};
+
+const char *class_name(unsigned int cls)
+{
+	return cls < SLUICE_CLASSES ? class_names[cls] : "unknown";
+}
+
+const char *allow_name(int allow)
+{
+	switch (allow) {
+	case SLUICE_ALLOW_FULL:
+		return "full";
+	case SLUICE_ALLOW_FLOOR:
+		return "floor";
+	case SLUICE_ALLOW_NONE:
+		return "none";
+	default:
+		return "unknown";
+	}
+}
+
+/* "sheddable and scavenger" from a bit per class, in class order. */
+static void join_classes(char *buf, size_t len, unsigned int mask)
+{
+	unsigned int i, n = __builtin_popcount(mask), k = 0;
+	size_t off = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < SLUICE_CLASSES && off < len; i++) {
+		if (!(mask & (1u << i)))
+			continue;
+		k++;
+		off += snprintf(buf + off, len - off, "%s%s",
+				k == 1 ? "" : k == n ? " and " : ", ", class_names[i]);
+	}
+}
+
+/*
+ * What a ladder step does, read from sluice_class_allow() itself so that
+ * it says what the datapath does: the classes it stops, then those it
+ * holds to their guarantee. A step past the top reads as the top does.
+ */
+char *fmt_ladder(char *buf, size_t len, __u8 step)
+{
+	unsigned int none = 0, floor = 0, i;
+	char stopped[64], held[64];
+
+	for (i = 0; i < SLUICE_CLASSES; i++) {
+		int a = sluice_class_allow(step, (__u8)i);
+
+		if (a == SLUICE_ALLOW_NONE)
+			none |= 1u << i;
+		else if (a == SLUICE_ALLOW_FLOOR)
+			floor |= 1u << i;
+	}
+	join_classes(stopped, sizeof(stopped), none);
+	join_classes(held, sizeof(held), floor);
+	if (!none && !floor)
+		snprintf(buf, len, "every class has its guarantee and borrows");
+	else if (!floor)
+		snprintf(buf, len, "%s stopped", stopped);
+	else if (!none)
+		snprintf(buf, len, "%s held to %s guarantee", held,
+			 __builtin_popcount(floor) > 1 ? "their" : "its");
+	else
+		snprintf(buf, len, "%s stopped, %s held to %s guarantee", stopped, held,
+			 __builtin_popcount(floor) > 1 ? "their" : "its");
 	return buf;
 }
 

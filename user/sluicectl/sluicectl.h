@@ -61,6 +61,13 @@ char *fmt_nsec(char *buf, size_t len, unsigned long long ns);
 /* Pressure from thousandths: "0.62". */
 char *fmt_pressure(char *buf, size_t len, unsigned int milli);
 
+/* Priority classes as sluice.conf(5) names them: "critical"; what a
+ * ladder step allows a class: "full", "floor", "none"; and what a step
+ * means: "scavenger stopped, sheddable held to its guarantee". */
+const char *class_name(unsigned int cls);
+const char *allow_name(int allow);
+char *fmt_ladder(char *buf, size_t len, __u8 step);
+
 /* Bits per second, as tc and operators count rates; the maps hold bytes. */
 static inline unsigned long long rate_bps(__u64 rate_Bps)
 {
@@ -116,6 +123,7 @@ struct dest_ctx {
 	struct policy_set policies;
 	__u64 ctl_gen; /* of sluice_config, to tell stale entries */
 	__u64 now;     /* CLOCK_MONOTONIC, as the entries' times */
+	bool classes;  /* sluice_config has class shares or classify kinds */
 };
 
 int dest_ctx_open(struct dest_ctx *c);
