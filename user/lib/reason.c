@@ -111,3 +111,25 @@ const char *event_kind_name(__u32 kind)
 		return "unknown";
 	}
 }
+
+static const char *const class_names[SLUICE_CLASSES] = {
+	[SLUICE_CLASS_CRITICAL] = "critical",
+	[SLUICE_CLASS_DEFAULT] = "default",
+	[SLUICE_CLASS_SHEDDABLE] = "sheddable",
+	[SLUICE_CLASS_SCAVENGER] = "scavenger",
+};
+
+const char *class_name(unsigned int cls)
+{
+	return cls < SLUICE_CLASSES ? class_names[cls] : "unknown";
+}
+
+int class_by_name(const char *name)
+{
+	int i;
+
+	for (i = 0; i < SLUICE_CLASSES; i++)
+		if (!strcmp(name, class_names[i]))
+			return i;
+	return -EINVAL;
+}

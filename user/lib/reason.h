@@ -15,5 +15,8 @@ int parse_controller(const char *s, __u8 *ctrl);
 const char *fail_mode_name(__u8 mode);
 int parse_fail_mode(const char *s, __u8 *mode);
 const char *event_kind_name(__u32 kind);
+/* Priority classes by name: "critical", "default", ... */
+const char *class_name(unsigned int cls);
+int class_by_name(const char *name);
 
 #endif

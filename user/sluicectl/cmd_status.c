@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "lib/policy.h"
+#include "lib/reason.h"
 #include "sluicectl/sluicectl.h"
 
 struct stat_name {

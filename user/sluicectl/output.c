@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "sluice/classes.h"
+#include "lib/reason.h"
 #include "sluicectl/sluicectl.h"
 
 __printf(1, 0)
@@ -135,18 +136,6 @@ char *fmt_pressure(char *buf, size_t len, unsigned int milli)
 	return buf;
 }
 
-static const char *const class_names[SLUICE_CLASSES] = {
-	[SLUICE_CLASS_CRITICAL] = "critical",
-	[SLUICE_CLASS_DEFAULT] = "default",
-	[SLUICE_CLASS_SHEDDABLE] = "sheddable",
-	[SLUICE_CLASS_SCAVENGER] = "scavenger",
-};
-
-const char *class_name(unsigned int cls)
-{
-	return cls < SLUICE_CLASSES ? class_names[cls] : "unknown";
-}
-
 const char *allow_name(int allow)
 {
 	switch (allow) {
@@ -173,7 +162,7 @@ static void join_classes(char *buf, size_t len, unsigned int mask)
 			continue;
 		k++;
 		off += snprintf(buf + off, len - off, "%s%s",
-				k == 1 ? "" : k == n ? " and " : ", ", class_names[i]);
+				k == 1 ? "" : k == n ? " and " : ", ", class_name(i));
 	}
 }
 

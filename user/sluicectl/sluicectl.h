@@ -64,7 +64,6 @@ char *fmt_pressure(char *buf, size_t len, unsigned int milli);
 /* Priority classes as sluice.conf(5) names them: "critical"; what a
  * ladder step allows a class: "full", "floor", "none"; and what a step
  * means: "scavenger stopped, sheddable held to its guarantee". */
-const char *class_name(unsigned int cls);
 const char *allow_name(int allow);
 char *fmt_ladder(char *buf, size_t len, __u8 step);
 

@@ -142,30 +142,8 @@ static int policy_key(struct parse_ctx *x, const char *key, const char *val)
 	return 1;
 }
 
-static const char *const class_names[SLUICE_CLASSES] = {
-	[SLUICE_CLASS_CRITICAL] = "critical",
-	[SLUICE_CLASS_DEFAULT] = "default",
-	[SLUICE_CLASS_SHEDDABLE] = "sheddable",
-	[SLUICE_CLASS_SCAVENGER] = "scavenger",
-};
-
 /* Shares when classes are used but the file leaves some out. */
 static const __u8 default_share_pct[SLUICE_CLASSES] = { 40, 30, 20, 10 };
-
-int class_by_name(const char *name)
-{
-	int i;
-
-	for (i = 0; i < SLUICE_CLASSES; i++)
-		if (!strcmp(name, class_names[i]))
-			return i;
-	return -EINVAL;
-}
-
-const char *class_name(__u8 cls)
-{
-	return cls < SLUICE_CLASSES ? class_names[cls] : "unknown";
-}
 
 static int add_rule(struct parse_ctx *x, __u32 kind, __u64 value, const char *cgroup)
 {
@@ -176,7 +154,7 @@ static int add_rule(struct parse_ctx *x, __u32 kind, __u64 value, const char *cg
 	for (i = 0; i < c->n_class_rules; i++)
 		if (c->class_rules[i].kind == kind && c->class_rules[i].value == value)
 			return fail(x, "[%s] repeats a rule of class %s", x->cur_section,
-				    class_names[c->class_rules[i].cls]);
+				    class_name(c->class_rules[i].cls));
 	if (c->n_class_rules >= SLUICED_MAX_CLASS_RULES)
 		return fail(x, "too many class rules (at most %d)", SLUICED_MAX_CLASS_RULES);
 	r = &c->class_rules[c->n_class_rules++];

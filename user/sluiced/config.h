@@ -51,9 +51,6 @@ struct sluiced_config {
 	struct class_rule class_rules[SLUICED_MAX_CLASS_RULES];
 };
 
-/* enum sluice_class by name ("critical"), or -EINVAL. */
-int class_by_name(const char *name);
-const char *class_name(__u8 cls);
 
 void config_defaults(struct sluiced_config *c);
 /*
