@@ -182,3 +182,45 @@ def test_breaker_opens_on_a_stopped_server_and_closes_when_it_returns(congested)
         f"{returned:.1f} s: {outcome[-30:]}\nevents:\n{h.ctl('events').stdout}")
     breaker = h.dest(h.lab.server_ip)["override"]["breaker"]
     assert breaker == "closed", f"breaker {breaker} after the server returned"
+
+
+def test_open_breaker_lets_critical_connects_through(requirements, tmp_path):
+    """While a destination's breaker is open, connects of the critical class
+    (here: socket mark 7) still reach it; the rest fail fast."""
+    h = sluice_lab.Harness(tmp_path)
+    try:
+        h.up()
+        conf = tmp_path / "sluice.conf"
+        conf.write_text(
+            f"[sluice]\ninterface = {h.lab.env['IF_C']}\ncgroup = {h.cgroup}\n\n"
+            f"[policy server]\nprefix = {h.lab.server_ip}/32\nmax = 1gbit\n\n"
+            "[class critical]\nmark = 7\n")
+        h.start_daemon(config=conf)
+        code = (
+            "import socket, time\n"
+            "end = time.monotonic() + 6\n"
+            "seen = {0: set(), 7: set()}\n"
+            "while time.monotonic() < end:\n"
+            "    for mark in (0, 7):\n"
+            "        s = socket.socket()\n"
+            "        s.setsockopt(socket.SOL_SOCKET, 36, mark)  # SO_MARK\n"
+            "        s.settimeout(1)\n"
+            "        try:\n"
+            "            s.connect((%r, 5302)); r = 'ok'\n"
+            "        except ConnectionRefusedError: r = 'refused'\n"
+            "        except PermissionError: r = 'eperm'\n"
+            "        except OSError as e: r = type(e).__name__\n"
+            "        s.close()\n"
+            "        if time.monotonic() > end - 3:\n"
+            "            seen[mark].add(r)\n"
+            "    time.sleep(0.05)\n"
+            "print(sorted(seen[0]), sorted(seen[7]))\n" % h.lab.server_ip)
+        proc = h.spawn_client("/usr/bin/python3", "-c", code, stdout=subprocess.PIPE)
+        out, _ = proc.communicate(timeout=30)
+        h.procs.remove(proc)
+        print(f"outcomes in the last 3 s (unmarked, critical): {out.strip()}")
+        unmarked, critical = out.strip().split("] [")
+        assert "eperm" in unmarked, f"unmarked connects were not failed fast: {out}"
+        assert "eperm" not in critical, f"critical connects were refused by sluice: {out}"
+    finally:
+        h.close()
