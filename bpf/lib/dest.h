@@ -24,12 +24,16 @@ static __always_inline struct sluice_config *config_get(void)
  * Has the daemon stopped renewing its lease? Then a policy that fails open
  * stops limiting; one that fails closed keeps the last rates it was given.
  */
-static __always_inline bool lease_lapsed_open(const struct sluice_dest *d, __u64 now)
+static __always_inline bool lease_lapsed(const struct sluice_config *cfg,
+					 const struct sluice_dest *d, __u64 now)
 {
-	struct sluice_config *cfg = config_get();
-
 	return d->fail_mode == SLUICE_FAIL_OPEN && cfg && cfg->lease_expires_ns &&
 	       now > cfg->lease_expires_ns;
+}
+
+static __always_inline bool lease_lapsed_open(const struct sluice_dest *d, __u64 now)
+{
+	return lease_lapsed(config_get(), d, now);
 }
 
 /* Copy control values into an entry, and derive the bucket's times. */
@@ -64,13 +68,13 @@ static __always_inline void dest_apply_ctl(struct sluice_dest *d,
  * no policy covers the address (unmatched traffic takes no table space)
  * or when the table refuses the entry.
  */
-static __always_inline struct sluice_dest *dest_get(const struct sluice_addr *a)
+static __always_inline struct sluice_dest *dest_lookup(const struct sluice_config *cfg,
+						       const struct sluice_addr *a)
 {
 	struct sluice_lpm_key key = { .prefixlen = 128 };
 	const struct sluice_dest_ctl *ovr;
 	const struct sluice_policy *pol;
 	struct sluice_dest *d, fresh;
-	struct sluice_config *cfg = config_get();
 	__u64 gen = cfg ? cfg->ctl_gen : 0;
 
 	d = bpf_map_lookup_elem(&sluice_dest, a);
@@ -101,6 +105,11 @@ static __always_inline struct sluice_dest *dest_get(const struct sluice_addr *a)
 	if (!d)
 		stat_inc(SLUICE_STAT_DEST_ERR);
 	return d;
+}
+
+static __always_inline struct sluice_dest *dest_get(const struct sluice_addr *a)
+{
+	return dest_lookup(config_get(), a);
 }
 
 #endif
