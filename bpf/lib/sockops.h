@@ -26,6 +26,10 @@ extern int CONFIG_HZ __kconfig __weak;
 #define WIRE_OVERHEAD_V4 (14 + 20 + 32)
 #define WIRE_OVERHEAD_V6 (14 + 40 + 32)
 #define PACING_UNLIMITED (~0U)
+/* Above this a connection is not paced: TCP's own pacing timer, once on,
+ * holds a flow near 10 Gbit/s on veth whatever the rate asked; the bucket
+ * still holds the destination's rate. */
+#define PACING_MAX_BPS 1000000000ULL
 #define CLAMP_MIN 2 /* a 1-segment window stalls on delayed ACKs */
 
 static __always_inline int sk_dst(const struct bpf_sock_ops *ops, struct sluice_addr *a)
@@ -115,7 +119,7 @@ static __always_inline __u32 pacing_for(const struct bpf_sock_ops *ops, __u64 sh
 	__u64 ovh = ops->family == AF_INET6 ? WIRE_OVERHEAD_V6 : WIRE_OVERHEAD_V4;
 	__u64 rate;
 
-	if (!share)
+	if (!share || share > PACING_MAX_BPS)
 		return PACING_UNLIMITED;
 	rate = share * mss / (mss + ovh);
 	if (rate < SLUICE_RATE_MIN_BPS)
