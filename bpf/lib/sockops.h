@@ -1,12 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * TCP-friendly enforcement and signal collection, from sock_ops.
- *
- * A TC bucket that drops makes TCP back off far below the rate (one flow got
- * 47% of its target here). So each connection to a limited destination is
- * paced by the kernel's own TCP pacing, SO_MAX_PACING_RATE, at its share of
- * the destination's rate, and the bucket becomes a backstop that rarely
- * acts. The same callbacks feed per-destination signals to the daemon.
+ * The sock_ops callbacks: when a connection to a limited destination
+ * opens, on every ACK, on retransmissions, timeouts and state changes. They
+ * classify the connection, apply its limits (limits.h) and feed the
+ * destination's signals (signals.h).
  */
 #ifndef SLUICE_BPF_SOCKOPS_H
 #define SLUICE_BPF_SOCKOPS_H
@@ -16,21 +13,9 @@
 #include "dest.h"
 #include "parse.h"
 #include "classify.h"
-#include "sluice/classes.h"
+#include "limits.h"
+#include "signals.h"
 #include "sluice/rtt_hist.h"
-
-/* tcp_sock's chrono counters run in jiffies. */
-extern int CONFIG_HZ __kconfig __weak;
-
-/* Per-segment headers that pacing does not count but the wire does. */
-#define WIRE_OVERHEAD_V4 (14 + 20 + 32)
-#define WIRE_OVERHEAD_V6 (14 + 40 + 32)
-#define PACING_UNLIMITED (~0U)
-/* Above this a connection is not paced: TCP's own pacing timer, once on,
- * holds a flow near 10 Gbit/s on veth whatever the rate asked; the bucket
- * still holds the destination's rate. */
-#define PACING_MAX_BPS 1000000000ULL
-#define CLAMP_MIN 2 /* a 1-segment window stalls on delayed ACKs */
 
 static __always_inline int sk_dst(const struct bpf_sock_ops *ops, struct sluice_addr *a)
 {
@@ -46,131 +31,6 @@ static __always_inline int sk_dst(const struct bpf_sock_ops *ops, struct sluice_
 		return 0;
 	}
 	return -1;
-}
-
-static __always_inline struct sluice_signals *signals_get(const struct sluice_addr *a)
-{
-	struct sluice_signals *s = bpf_map_lookup_elem(&sluice_signals, a);
-	static const struct sluice_signals zero;
-
-	if (s)
-		return s;
-	bpf_map_update_elem(&sluice_signals, a, &zero, BPF_NOEXIST);
-	s = bpf_map_lookup_elem(&sluice_signals, a);
-	if (!s)
-		stat_inc(SLUICE_STAT_SIG_ERR);
-	return s;
-}
-
-static __always_inline __u32 max3(__u32 a, __u32 b, __u32 c)
-{
-	a = a > b ? a : b;
-	return a > c ? a : c;
-}
-
-/*
- * This connection's part of the destination's rate: the rate split among
- * the connections busy lately, and with priority classes, first among the
- * busy classes by their shares and the ladder (sluice/classes.h).
- */
-static __always_inline __u64 share_of(const struct sluice_dest *d,
-				      const struct sluice_signals *s, const struct sluice_sk *st)
-{
-	struct sluice_config *cfg = config_get();
-	__u32 mask = 0, permille, i, n;
-	__u8 cls = st->cls & (SLUICE_CLASSES - 1);
-
-	if (!s)
-		return d->rate_Bps;
-	if (!cfg || !(cfg->class_share_pct[0] | cfg->class_share_pct[1] |
-		      cfg->class_share_pct[2] | cfg->class_share_pct[3]))
-		return d->rate_Bps / max3(s->busy_now, s->busy_prev, 1);
-	for (i = 0; i < SLUICE_CLASSES; i++)
-		if (s->class_busy_now[i] | s->class_busy_prev[i])
-			mask |= 1u << i;
-	permille = sluice_class_permille(cfg->class_share_pct, mask, d->ladder, cls);
-	n = max3(s->class_busy_now[cls], s->class_busy_prev[cls], 1);
-	return d->rate_Bps * permille / 1000 / n;
-}
-
-/* This connection's share of its destination's rate, or 0 when nothing
- * limits it (no policy, monitor mode, rate 0, or a lapsed lease that fails
- * open). Computed once per callback: pacing and the window both use it. */
-static __always_inline __u64 enforced_share(const struct sluice_dest *d,
-					    const struct sluice_signals *s,
-					    const struct sluice_sk *st)
-{
-	__u64 share;
-
-	if (!d || d->mode != SLUICE_MODE_ENFORCE || !d->rate_Bps ||
-	    lease_lapsed_open(d, bpf_ktime_get_ns()))
-		return 0;
-	share = share_of(d, s, st);
-	return share ? share : 1;
-}
-
-/*
- * The pacing rate, in bytes of TCP segment per second, that puts this
- * connection's share of the destination's rate on the wire.
- */
-static __always_inline __u32 pacing_for(const struct bpf_sock_ops *ops, __u64 share)
-{
-	__u64 mss = ops->mss_cache ? ops->mss_cache : 1448;
-	__u64 ovh = ops->family == AF_INET6 ? WIRE_OVERHEAD_V6 : WIRE_OVERHEAD_V4;
-	__u64 rate;
-
-	if (!share || share > PACING_MAX_BPS)
-		return PACING_UNLIMITED;
-	rate = share * mss / (mss + ovh);
-	if (rate < SLUICE_RATE_MIN_BPS)
-		rate = SLUICE_RATE_MIN_BPS;
-	if (rate >= PACING_UNLIMITED)
-		rate = PACING_UNLIMITED - 1;
-	return (__u32)rate;
-}
-
-/* Set the pacing rate when it differs from what this socket last got. */
-static __always_inline void pacing_apply(struct bpf_sock_ops *ops, struct sluice_sk *st,
-					 __u64 share)
-{
-	__u32 want = pacing_for(ops, share);
-	int val = (int)want; /* the option takes exactly 4 bytes */
-
-	if (want == st->pacing_Bps || (want == PACING_UNLIMITED && !st->pacing_Bps))
-		return;
-	if (bpf_setsockopt(ops, SOL_SOCKET, SO_MAX_PACING_RATE, &val, sizeof(val)))
-		return;
-	st->pacing_Bps = want == PACING_UNLIMITED ? 0 : want;
-	stat_inc(SLUICE_STAT_PACED);
-}
-
-/*
- * Count this socket as busy in the current epoch (in total and in its
- * class), rotating the destination's epoch counters when this is the
- * epoch's first event.
- */
-static __always_inline void busy_mark(struct sluice_signals *s, struct sluice_sk *st, __u64 now)
-{
-	__u64 epoch = now / SLUICE_BUSY_EPOCH_NS;
-	__u64 old = READ_ONCE(s->busy_epoch);
-	__u8 cls = st->cls & (SLUICE_CLASSES - 1);
-	bool next;
-	int i;
-
-	if (old != epoch && __sync_val_compare_and_swap(&s->busy_epoch, old, epoch) == old) {
-		next = old + 1 == epoch;
-		WRITE_ONCE(s->busy_prev, next ? READ_ONCE(s->busy_now) : 0);
-		WRITE_ONCE(s->busy_now, 0);
-		for (i = 0; i < SLUICE_CLASSES; i++) {
-			WRITE_ONCE(s->class_busy_prev[i], next ? READ_ONCE(s->class_busy_now[i]) : 0);
-			WRITE_ONCE(s->class_busy_now[i], 0);
-		}
-	}
-	if (st->busy_epoch != epoch) {
-		st->busy_epoch = epoch;
-		__sync_fetch_and_add(&s->busy_now, 1);
-		__sync_fetch_and_add(&s->class_busy_now[cls], 1);
-	}
 }
 
 /*
@@ -197,78 +57,6 @@ static __always_inline __u8 sk_class(struct bpf_sock *sk, bool at_connect)
 			tos = tcp->inet_conn.icsk_inet.tos;
 	}
 	return classify(kinds, cgroup, sk->mark, tos >> 2);
-}
-
-/*
- * Bound what each connection may have in flight. A window, unlike a rate,
- * bounds what can sit in the bottleneck's queue. 0 from the daemon means
- * no clamp, which is restored as an effectively unlimited one.
- */
-static __always_inline void clamp_apply(struct bpf_sock_ops *ops, struct sluice_sk *st,
-					const struct sluice_dest *d, __u64 share)
-{
-	__u32 want = 0;
-	int val;
-
-	/* dest_ctl gives the destination's whole window; each connection
-	 * holds the part of it that its share of the rate is, so a class's
-	 * priority holds in the bottleneck's queue as well as in pacing. */
-	if (share && d->cwnd_clamp) {
-		want = (__u32)((d->cwnd_clamp * share + d->rate_Bps - 1) / d->rate_Bps);
-		want = want < CLAMP_MIN ? CLAMP_MIN : want;
-	}
-	val = want ? (int)want : 0x7fffffff;
-	if (want == st->cwnd_clamp)
-		return;
-	if (bpf_setsockopt(ops, SOL_TCP, TCP_BPF_SNDCWND_CLAMP, &val, sizeof(val)))
-		return;
-	st->cwnd_clamp = want;
-	stat_inc(SLUICE_STAT_CLAMPED);
-}
-
-/* Pace and bound the window, from one computation of the share. */
-static __always_inline void limits_apply(struct bpf_sock_ops *ops, struct sluice_sk *st,
-					 const struct sluice_dest *d,
-					 const struct sluice_signals *s)
-{
-	__u64 share = enforced_share(d, s, st);
-
-	pacing_apply(ops, st, share);
-	clamp_apply(ops, st, d, share);
-}
-
-/* What the receiver tells us: deliveries, CE echoes, window stalls. */
-static __always_inline void receiver_signals(struct bpf_sock *sk, struct sluice_sk *st,
-					     struct sluice_signals *s)
-{
-	struct bpf_tcp_sock *tp = bpf_tcp_sock(sk);
-	struct tcp_sock *tcp;
-	__u32 v, hz = CONFIG_HZ ? CONFIG_HZ : 1000;
-
-	if (tp) {
-		v = tp->delivered;
-		if (v != st->last_delivered)
-			__sync_fetch_and_add(&s->delivered_pkts, v - st->last_delivered);
-		st->last_delivered = v;
-		v = tp->delivered_ce;
-		if (v != st->last_delivered_ce)
-			__sync_fetch_and_add(&s->delivered_ce, v - st->last_delivered_ce);
-		st->last_delivered_ce = v;
-	}
-	tcp = bpf_skc_to_tcp_sock(sk);
-	if (!tcp)
-		return;
-	if (tcp->snd_wnd == 0)
-		__sync_fetch_and_add(&s->zero_wnd_acks, 1);
-	/* chrono_stat only grows when the chrono type changes: add the
-	 * stall in progress, so a receiver that stays stalled still shows. */
-	v = tcp->chrono_stat[TCP_CHRONO_RWND_LIMITED - 1];
-	if (tcp->chrono_type == TCP_CHRONO_RWND_LIMITED)
-		v += (__u32)bpf_jiffies64() - tcp->chrono_start;
-	if (v > st->last_rwnd_jiffies && st->last_rwnd_jiffies)
-		__sync_fetch_and_add(&s->rwnd_limited_us,
-				     (__u64)(v - st->last_rwnd_jiffies) * 1000000 / hz);
-	st->last_rwnd_jiffies = v ? v : 1;
 }
 
 static __always_inline void on_connect(struct bpf_sock_ops *ops, struct bpf_sock *sk,

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Per-destination signals from sock_ops: which connections are busy, and
+ * what the receivers say (deliveries, CE echoes, receive-window stalls).
+ * The counters are cumulative; the daemon reads them each interval.
+ */
+#ifndef SLUICE_BPF_SIGNALS_H
+#define SLUICE_BPF_SIGNALS_H
+
+#include "compat.h"
+#include "maps.h"
+
+/* tcp_sock's chrono counters run in jiffies. */
+extern int CONFIG_HZ __kconfig __weak;
+
+static __always_inline struct sluice_signals *signals_get(const struct sluice_addr *a)
+{
+	struct sluice_signals *s = bpf_map_lookup_elem(&sluice_signals, a);
+	static const struct sluice_signals zero;
+
+	if (s)
+		return s;
+	bpf_map_update_elem(&sluice_signals, a, &zero, BPF_NOEXIST);
+	s = bpf_map_lookup_elem(&sluice_signals, a);
+	if (!s)
+		stat_inc(SLUICE_STAT_SIG_ERR);
+	return s;
+}
+
+/*
+ * Count this socket as busy in the current epoch (in total and in its
+ * class), rotating the destination's epoch counters when this is the
+ * epoch's first event.
+ */
+static __always_inline void busy_mark(struct sluice_signals *s, struct sluice_sk *st, __u64 now)
+{
+	__u64 epoch = now / SLUICE_BUSY_EPOCH_NS;
+	__u64 old = READ_ONCE(s->busy_epoch);
+	__u8 cls = st->cls & (SLUICE_CLASSES - 1);
+	bool next;
+	int i;
+
+	if (old != epoch && __sync_val_compare_and_swap(&s->busy_epoch, old, epoch) == old) {
+		next = old + 1 == epoch;
+		WRITE_ONCE(s->busy_prev, next ? READ_ONCE(s->busy_now) : 0);
+		WRITE_ONCE(s->busy_now, 0);
+		for (i = 0; i < SLUICE_CLASSES; i++) {
+			WRITE_ONCE(s->class_busy_prev[i], next ? READ_ONCE(s->class_busy_now[i]) : 0);
+			WRITE_ONCE(s->class_busy_now[i], 0);
+		}
+	}
+	if (st->busy_epoch != epoch) {
+		st->busy_epoch = epoch;
+		__sync_fetch_and_add(&s->busy_now, 1);
+		__sync_fetch_and_add(&s->class_busy_now[cls], 1);
+	}
+}
+
+/* What the receiver tells us: deliveries, CE echoes, window stalls. */
+static __always_inline void receiver_signals(struct bpf_sock *sk, struct sluice_sk *st,
+					     struct sluice_signals *s)
+{
+	struct bpf_tcp_sock *tp = bpf_tcp_sock(sk);
+	struct tcp_sock *tcp;
+	__u32 v, hz = CONFIG_HZ ? CONFIG_HZ : 1000;
+
+	if (tp) {
+		v = tp->delivered;
+		if (v != st->last_delivered)
+			__sync_fetch_and_add(&s->delivered_pkts, v - st->last_delivered);
+		st->last_delivered = v;
+		v = tp->delivered_ce;
+		if (v != st->last_delivered_ce)
+			__sync_fetch_and_add(&s->delivered_ce, v - st->last_delivered_ce);
+		st->last_delivered_ce = v;
+	}
+	tcp = bpf_skc_to_tcp_sock(sk);
+	if (!tcp)
+		return;
+	if (tcp->snd_wnd == 0)
+		__sync_fetch_and_add(&s->zero_wnd_acks, 1);
+	/* chrono_stat only grows when the chrono type changes: add the
+	 * stall in progress, so a receiver that stays stalled still shows. */
+	v = tcp->chrono_stat[TCP_CHRONO_RWND_LIMITED - 1];
+	if (tcp->chrono_type == TCP_CHRONO_RWND_LIMITED)
+		v += (__u32)bpf_jiffies64() - tcp->chrono_start;
+	if (v > st->last_rwnd_jiffies && st->last_rwnd_jiffies)
+		__sync_fetch_and_add(&s->rwnd_limited_us,
+				     (__u64)(v - st->last_rwnd_jiffies) * 1000000 / hz);
+	st->last_rwnd_jiffies = v ? v : 1;
+}
+
+#endif
