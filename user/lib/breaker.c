@@ -46,7 +46,10 @@ static __u32 closed_trigger(struct breaker *b, const struct breaker_input *in)
 
 	b->fail_streak = s->conns_opened ? (__u32)s->connect_fails
 					 : b->fail_streak + (__u32)s->connect_fails;
-	b->rto_streak = s->delivered_pkts && !s->rtos ? 0 : b->rto_streak + (__u32)s->rtos;
+	/* Timeouts in a row with nothing delivered between them: a
+	 * destination that went dark. Deliveries reset it, so random loss,
+	 * which times out a connection now and then, never adds up. */
+	b->rto_streak = s->delivered_pkts ? 0 : b->rto_streak + (__u32)s->rtos;
 	/* The rate to return to: what the law had in the last clean
 	 * interval, before the trouble that opens the breaker cut it. */
 	if (s->delivered_pkts && !s->rtos && !s->connect_fails && in->rate_Bps)

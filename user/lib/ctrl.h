@@ -98,6 +98,17 @@ struct controller {
 		     struct ctrl_output *out);
 };
 
+/*
+ * Timeouts that say the destination, not one unlucky connection, is in
+ * trouble: nothing was delivered in the interval, or at least a quarter of
+ * the busy connections timed out. A lone timeout among many connections
+ * is random loss, not congestion.
+ */
+static inline bool ctrl_rtos_widespread(const struct dest_sample *s)
+{
+	return s->rtos && (!s->delivered_pkts || s->rtos * 4 >= (s->conns_busy ? s->conns_busy : 1));
+}
+
 /* The controller for a policy's enum sluice_controller (static if unknown). */
 const struct controller *controller_for(__u8 id);
 

@@ -132,7 +132,7 @@ void ctrl_pressure_update(struct ctrl_state *st, const struct ctrl_input *in,
 
 	if (s->retrans || s->rtos)
 		sig->loss = delivered ? clamp01((double)s->retrans / delivered) : 1;
-	sig->p_loss = s->rtos ? 1 : clamp01((sig->loss - 0.01) / 0.09);
+	sig->p_loss = ctrl_rtos_widespread(s) ? 1 : clamp01((sig->loss - 0.01) / 0.09);
 
 	sig->ce = delivered ? clamp01((double)s->delivered_ce / delivered) : 0;
 	if (delivered)
@@ -153,7 +153,7 @@ void ctrl_pressure_update(struct ctrl_state *st, const struct ctrl_input *in,
 	sig->p_raw = sig->p_delay;
 	sig->top = SLUICE_REASON_DELAY;
 #define TAKE(p, r) do { if ((p) > sig->p_raw) { sig->p_raw = (p); sig->top = (r); } } while (0)
-	TAKE(sig->p_loss, s->rtos ? SLUICE_REASON_RTO : SLUICE_REASON_LOSS);
+	TAKE(sig->p_loss, ctrl_rtos_widespread(s) ? SLUICE_REASON_RTO : SLUICE_REASON_LOSS);
 	TAKE(sig->p_ecn, SLUICE_REASON_ECN);
 	TAKE(sig->p_rwnd, SLUICE_REASON_RWND);
 	TAKE(sig->p_fail, SLUICE_REASON_CONNECT_FAIL);

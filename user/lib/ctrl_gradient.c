@@ -165,12 +165,14 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	using = s->delivered_Bps * 2 >= rate || sig->p_delay >= 0.5;
 	if (!s->active) {
 		reason = SLUICE_REASON_HOLD;
-	} else if (s->rtos || sig->loss > LOSS_CUT_AT) {
+	} else if (ctrl_rtos_widespread(s) || sig->loss > LOSS_CUT_AT) {
+		bool rto = ctrl_rtos_widespread(s);
+
 		if (may_cut) {
-			m = s->rtos ? CUT_MIN : 1 - LOSS_GAIN * sig->loss;
+			m = rto ? CUT_MIN : 1 - LOSS_GAIN * sig->loss;
 			m = m < CUT_MIN ? CUT_MIN : m;
 		}
-		reason = s->rtos ? SLUICE_REASON_RTO : SLUICE_REASON_LOSS;
+		reason = rto ? SLUICE_REASON_RTO : SLUICE_REASON_LOSS;
 	} else if (f_delay < 1 || f_ecn < 1 || f_rwnd < 1) {
 		/* Whether or not it uses its rate: a capacity drop leaves a
 		 * destination delivering less than half its rate too, and
