@@ -59,7 +59,7 @@ def sockperf_p99_ms(h, seconds):
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     h.procs.append(server)
     time.sleep(0.3)
-    client = h.spawn_client("sockperf", "pp", "--tcp", "-i", h.lab.server_ip, "-p",
+    client = h.spawn_client("sockperf", "pp", "--tcp", "--full-rtt", "-i", h.lab.server_ip, "-p",
                             str(PROBE_PORT), "-t", str(seconds), "--mps", "50",
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     out, _ = client.communicate(timeout=seconds + 30)

@@ -115,7 +115,11 @@ bool breaker_step(struct breaker *b, const struct breaker_input *in, __u32 *reas
 		*reason = SLUICE_REASON_COOLDOWN;
 		return true;
 	default: /* half-open: probes decide */
-		b->probes_ok += (__u32)s->conns_opened;
+		/* Connections that deliver count as much as new ones: a
+		 * destination whose clients keep their connections open
+		 * makes no new connects to probe with. */
+		b->probes_ok += (__u32)s->conns_opened +
+				(s->delivered_pkts && !s->rtos && !s->connect_fails ? 1 : 0);
 		/* A timeout in an interval that also delivered is a stalled
 		 * connection resuming (its retransmission got through), as
 		 * after every heal: not a failed probe. */

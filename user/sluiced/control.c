@@ -303,7 +303,10 @@ static void breaker_update(struct control *c, struct dest_ctrl *d, const struct 
 {
 	struct breaker_input bin = {
 		.s = s,
-		.pressure = d->ctrl.pressure,
+		/* Saturation opens the breaker on trouble the destination
+		 * shows, not on queueing delay: delay is the law's to act on,
+		 * and a cut to the floor is how it acts. */
+		.pressure = o->sig.top == SLUICE_REASON_DELAY ? 0 : d->ctrl.pressure,
 		.at_floor = o->rate_Bps <= d->pol.min_Bps,
 		.now_ns = c->now_ns,
 		.interval_ns = c->interval_ns,
