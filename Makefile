@@ -160,8 +160,11 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo.sh
 
+# The datapath's own figures, then the adaptive scenarios (about 15 minutes
+# together); results and plots in bench-results/.
 bench: bench-bins
 	$(Q)tools/bench.sh
+	$(Q)tools/bench_adaptive.sh
 
 check: all
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
