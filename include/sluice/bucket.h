@@ -90,6 +90,22 @@ static inline __u64 sluice_wire_bytes(__u32 len, __u32 gso_segs, __u32 hdr_len)
 }
 
 /*
+ * Charge a bucket without asking, and return the tat the charge started
+ * from. An idle bucket first moves up to now, or the add would charge
+ * against a stale time and hand out tokens beyond the burst. Used where a
+ * charge must not be lost: the admit path after lost races, and traffic a
+ * class's guarantee admitted, which still uses the destination's rate.
+ */
+static inline __u64 sluice_bucket_charge(__u64 *tat, __u64 now, __u64 cost)
+{
+	__u64 old = *(volatile __u64 *)tat;
+
+	if (old < now)
+		__sync_val_compare_and_swap(tat, old, now);
+	return __sync_fetch_and_add(tat, cost);
+}
+
+/*
  * Admit a packet of cost ticks against the bucket at *tat (all times in
  * ticks). Lock-free: a
  * bounded compare-and-swap loop, so concurrent CPUs neither lose nor
@@ -123,28 +139,10 @@ static inline int sluice_bucket_admit(__u64 *tat, __u64 now, __u64 cost,
 			return *backlog > mark ? SLUICE_ZONE_MARK
 						     : SLUICE_ZONE_PASS;
 	}
-	/* An idle bucket first moves up to now, or the add would charge
-	 * against a stale time and hand out tokens beyond the burst. */
-	old = *(volatile __u64 *)tat;
-	if (old < now)
-		__sync_val_compare_and_swap(tat, old, now);
-	old = __sync_fetch_and_add(tat, cost);
+	old = sluice_bucket_charge(tat, now, cost);
 	next = (old > now ? old : now) + cost;
 	*backlog = next - now;
 	return *backlog > mark ? SLUICE_ZONE_MARK : SLUICE_ZONE_PASS;
-}
-
-/*
- * Charge a bucket without asking: traffic admitted by a class's own
- * guarantee still uses the destination's rate, so borrowers see less room.
- */
-static inline void sluice_bucket_charge(__u64 *tat, __u64 now, __u64 cost)
-{
-	__u64 old = *(volatile __u64 *)tat;
-
-	if (old < now)
-		__sync_val_compare_and_swap(tat, old, now);
-	__sync_fetch_and_add(tat, cost);
 }
 
 /* Bytes the bucket could admit right now (for display); times in ticks. */
