@@ -116,16 +116,40 @@ static __always_inline int needs_ecn(struct bpf_sock_ops *ops)
 	return d && d->mode == SLUICE_MODE_ENFORCE;
 }
 
+/*
+ * The RTT of the newest segment this ACK delivered, in microseconds.
+ *
+ * The kernel's own sample (args[0]) is taken from the oldest segment the
+ * ACK covers. A receiver that delays its ACK until a second segment
+ * arrives adds the gap between the two to that sample, and a paced
+ * connection's gap grows as its rate falls: a cut would inflate the very
+ * signal that asked for it. The newest segment's RTT carries no such
+ * wait, and RACK has just measured it: its stamp plus its RTT is this
+ * ACK's clock when it was updated by this ACK.
+ */
+static __always_inline __u32 ack_rtt_us(const struct bpf_sock_ops *ops, struct bpf_sock *sk)
+{
+	struct tcp_sock *tcp = bpf_skc_to_tcp_sock(sk);
+	__u32 rtt_us;
+
+	if (tcp) {
+		rtt_us = tcp->rack.rtt_us;
+		if (rtt_us && tcp->rack.mstamp + rtt_us == tcp->tcp_mstamp)
+			return rtt_us;
+	}
+	/* args[0] is the ACK's own sample since Linux 6.10; older kernels
+	 * pass 0 there and get the smoothed RTT. */
+	if (ops->args[0] && ops->args[0] < 60000000)
+		return ops->args[0];
+	return ops->srtt_us >> 3;
+}
+
 static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk,
 				   struct sluice_sk *st)
 {
 	struct sluice_dest *d = dest_get(&st->dst);
 	struct sluice_signals *s = signals_get(&st->dst);
-	/* The ACK's own RTT sample (args[0] since Linux 6.10; older kernels
-	 * pass 0 there and get the smoothed RTT). Per-sample values keep the
-	 * fast samples that a smoothed RTT averages away: a paced flow's
-	 * delayed ACKs inflate many samples, never the lowest ones. */
-	__u32 rtt_us = ops->args[0] && ops->args[0] < 60000000 ? ops->args[0] : ops->srtt_us >> 3;
+	__u32 rtt_us = ack_rtt_us(ops, sk);
 	__u64 acked = ops->bytes_acked, now;
 
 	if (s) {
