@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 
 #include "sluice/rtt_hist.h"
+#include "lib/addr.h"
 #include "lib/signals.h"
 
 #define BATCH 512
@@ -72,6 +73,17 @@ __u64 rtt_hist_quantile(const __u32 *hist, double q)
 	return 0;
 }
 
+/*
+ * Header bytes a TCP segment carries on the wire beside its payload:
+ * Ethernet, IP and TCP with timestamps, as Linux sends it. The bucket
+ * charges every segment with its headers, so the delivered rate has to be
+ * counted the same way to be compared with the enforced one.
+ */
+static __u64 segment_overhead(const struct sluice_addr *a)
+{
+	return addr_is_v4(a) ? 14 + 20 + 32 : 14 + 40 + 32;
+}
+
 #define DELTA(f) (cur->f >= old->f ? cur->f - old->f : 0)
 
 static void make_sample(struct dest_sample *s, const struct prev *p,
@@ -106,7 +118,8 @@ static void make_sample(struct dest_sample *s, const struct prev *p,
 		s->rtt_p50_us = rtt_hist_quantile(hist, 0.50);
 	}
 	if (s->interval_ns)
-		s->delivered_Bps = s->bytes_acked * 1000000000ULL / s->interval_ns;
+		s->delivered_Bps = (s->bytes_acked + s->delivered_pkts * segment_overhead(&s->addr)) *
+				   1000000000ULL / s->interval_ns;
 	s->active = s->rtt_samples || s->connects || s->connect_fails || s->retrans ||
 		    s->rtos || s->conns_active;
 }

@@ -19,7 +19,8 @@ struct dest_sample {
 	__u64 rtt_p50_us;
 	__u64 rtt_mean_us;
 	__u64 bytes_acked;
-	__u64 delivered_Bps; /* bytes acked per second over the interval */
+	__u64 delivered_Bps; /* acked bytes per second with their headers, as the
+			      * bucket charges them */
 	__u64 retrans;
 	__u64 rtos;
 	__u64 connects;
