@@ -321,6 +321,34 @@ static void test_half_open_early_failure_reopens(void **state)
 	assert_int_equal(t.why, SLUICE_REASON_PROBES_FAILED);
 }
 
+/*
+ * A probe connect that gets through while open (one passes per probe gap)
+ * half-opens at once, counting as the first good probe; failed probes
+ * keep it open for its time.
+ */
+static void test_open_half_opens_early_when_a_probe_connects(void **state)
+{
+	struct bench t;
+	int i;
+
+	bench_init(&t);
+	for (i = 0; i < 5; i++)
+		bench_step(&t, connects(1, 1));
+	assert_int_equal(t.b.state, SLUICE_BREAKER_OPEN);
+	assert_false(bench_step(&t, connects(1, 1)));
+	assert_false(bench_step(&t, delivering()));
+	assert_int_equal(t.b.state, SLUICE_BREAKER_OPEN);
+	assert_true(t.now < t.b.open_until_ns);
+	assert_true(bench_step(&t, connects(1, 0)));
+	assert_int_equal(t.b.state, SLUICE_BREAKER_HALF_OPEN);
+	assert_int_equal(t.why, SLUICE_REASON_ALIVE);
+	/* two more good probes make three */
+	assert_false(bench_step(&t, connects(1, 0)));
+	assert_true(bench_step(&t, connects(1, 0)));
+	assert_int_equal(t.b.state, SLUICE_BREAKER_CLOSED);
+	assert_int_equal(t.why, SLUICE_REASON_PROBES_OK);
+}
+
 /* At least 90% of the probes must succeed, counted once there are three. */
 static void test_half_open_needs_90_percent(void **state)
 {
@@ -561,6 +589,7 @@ int main(void)
 		cmocka_unit_test(test_open_time_backs_off_with_jitter_and_cap),
 		cmocka_unit_test(test_half_open_closes_after_3_good_probes),
 		cmocka_unit_test(test_half_open_early_failure_reopens),
+		cmocka_unit_test(test_open_half_opens_early_when_a_probe_connects),
 		cmocka_unit_test(test_half_open_needs_90_percent),
 		cmocka_unit_test(test_may_open_false_reports_cap),
 		cmocka_unit_test(test_ramp_grows_1_5x_to_last_good_and_stops_under_pressure),

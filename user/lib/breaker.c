@@ -108,6 +108,16 @@ bool breaker_step(struct breaker *b, const struct breaker_input *in, __u32 *reas
 		b->open_reason = *reason;
 		return true;
 	case SLUICE_BREAKER_OPEN:
+		/* One connect per probe gap passes while open: when one
+		 * gets through, the destination is back before its time is
+		 * up, and waiting that time out would only delay the heal. */
+		if (s->conns_opened && !s->connect_fails) {
+			b->state = SLUICE_BREAKER_HALF_OPEN;
+			b->probes_ok = (__u32)s->conns_opened;
+			b->probes_failed = 0;
+			*reason = SLUICE_REASON_ALIVE;
+			return true;
+		}
 		if (in->now_ns < b->open_until_ns)
 			return false;
 		b->state = SLUICE_BREAKER_HALF_OPEN;

@@ -6,10 +6,12 @@
  * timeouts without progress, at least 50% failures over at least 20
  * connects in 10 s, or pressure pinned at 1 for 3 s with the rate at its
  * floor. Stays open 2 s times the number of consecutive openings (at most
- * 60 s, +-15% jitter so hosts do not probe in step), then half-opens: one
- * new connect per probe gap goes through, and it closes when at least 90%
- * of at least 3 probes succeed, or opens again. After closing, the rate
- * ramps x1.5 per clean interval back to the last good rate.
+ * 60 s, +-15% jitter so hosts do not probe in step), or until one of the
+ * connects that pass once per probe gap while open succeeds; then
+ * half-opens: one new connect per probe gap goes through, and it closes
+ * when at least 90% of at least 3 probes succeed, or opens again. After
+ * closing, the rate ramps x1.5 per clean interval back to the last good
+ * rate.
  *
  * Plain arithmetic on its inputs (no clock, no maps), like the controllers.
  */

@@ -26,6 +26,7 @@ static const struct {
 	[SLUICE_REASON_PROBES_OK] = { "probes_ok", "breaker: probe connects succeeded" },
 	[SLUICE_REASON_PROBES_FAILED] = { "probes_failed", "breaker: probe connects failed" },
 	[SLUICE_REASON_COOLDOWN] = { "cooldown", "breaker: open time over, probing" },
+	[SLUICE_REASON_ALIVE] = { "alive", "breaker: a probe got through while open, probing" },
 	[SLUICE_REASON_CAP] = { "cap", "breaker: a third of the policy's destinations are open" },
 	[SLUICE_REASON_PRESSURE] = { "pressure", "ladder: moved by pressure" },
 	[SLUICE_REASON_LEASE] = { "lease", "the daemon's lease lapsed" },
