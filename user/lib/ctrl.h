@@ -52,6 +52,11 @@ struct ctrl_state {
 	__u32 futile;              /* futile delay cuts in a row */
 	__u32 over;                /* intervals in a row with delay above target */
 	__u64 futile_from_Bps;     /* the rate before the first of them */
+	/* What the path delivered while a queue stood at the last delay cut:
+	 * the destination's capacity, as far as it has shown it, and the
+	 * rate that filled it. 0 = none. */
+	__u64 cap_Bps;
+	__u64 cap_rate_Bps;
 	/* Draining now and then, to see the path without a queue. */
 	__u64 drained_ns;          /* when the last drain began */
 	__u32 draining;            /* intervals of it left */

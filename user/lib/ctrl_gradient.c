@@ -4,19 +4,29 @@
  * traffic causes near a small target, and backs off on loss, ECN and
  * receive-window stalls:
  *
- *   cut at most once per max(interval, RTT), and for delay only when it
- *   has stood two intervals, at most every third:
+ *   cut at most once per max(interval, RTT); for a queue of less than
+ *   four times the target only when it has stood two intervals, at most
+ *   every third:
  *     RTO                 x 0.5
  *     loss L > 2%         x max(1 - 5L, 0.5)
- *     delay, ECN, rwnd    x max(min(1 - 0.8 (q - target) / rtt,
- *                                   1 - alpha / 2, 1 - 0.5 P_rwnd), 0.8)
- *   (an interval spans many RTTs, so a delay cut of at most 20% per
- *   interval still drains a queue within a few intervals), and never
- *   below 85% of what the destination delivered in the interval: a
- *   queue drains when the sender sends a little less than the path
- *   delivers; sending much less only loses throughput
+ *     ECN, rwnd           x max(1 - alpha / 2, 1 - 0.5 P_rwnd, 0.8),
+ *                         ECN not below 85% of what was delivered
+ *     delay q             to D x min(max(1 - (q - target) / 200 ms, 0.6), 0.95),
+ *                         at least x 0.5 (x 0.95 if D is above the rate)
+ *   where D is what the destination delivered in the interval: while a
+ *   queue stands the path delivers its capacity, and sending that much
+ *   less empties the queue within 200 ms. D is kept as the capacity C,
+ *   and the rate at the cut, within [D, 1.1 D], as the filling rate F.
  *   otherwise, when the destination uses at least half its rate:
- *     x 1.02 per interval, x 1.08 after three clean ones,
+ *     below 0.97 F                 x 1.25, up to 0.97 F: back to what
+ *                                  the path carried, in a few intervals
+ *     while delivery stays <= 1.02 C
+ *                                  x 1.01 (held while a queue starts):
+ *                                  the queue a probe builds grows by
+ *                                  about 1 ms an interval
+ *     delivery beyond 1.02 C       the capacity grew: C and F are
+ *                                  forgotten, x 1.04, then x 1.1 after
+ *                                  two clean intervals,
  *     never above twice the best recent delivered rate.
  *   A destination using less than half its rate is kept within twice
  *   what it delivers.
@@ -40,15 +50,24 @@
 #define LOSS_CUT_AT      0.02
 #define LOSS_GAIN        5.0
 #define SIGNAL_AT        0.05 /* ECN alpha or rwnd pressure worth acting on */
-#define GROW_SLOW        1.02
-#define GROW_FAST        1.08
-#define CLEAN_FOR_FAST   3
+#define CLEAN_FOR_FAST   2
 #define DELIVERED_CAP    2
 #define JUDGE_RTT_KEPT   0.9  /* the RTT stayed above 90% of the cut's */
 #define JUDGE_RATE_LOST  0.9  /* while delivery fell below 90% */
 #define FUTILE_CUTS      3    /* in a row, before the latency is accepted */
-#define DRAIN_FLOOR      0.85 /* delay cuts stop at this share of delivery */
+#define DRAIN_TIME_US    200000 /* a delay cut empties the queue in this long */
+#define DRAIN_FLOOR      0.6  /* delay cuts stop at this share of delivery */
+#define DRAIN_LEAST      0.95 /* ... and go at least this far below it */
+#define ECN_FLOOR        0.85 /* ECN cuts stop at this share of delivery */
 #define DELAY_PERSIST    2    /* intervals in a row above target before a cut */
+#define DELAY_AT_ONCE    4    /* ... unless the queue is this many targets */
+#define CAP_SETTLE       0.97 /* the share of the filling rate to return to */
+#define CAP_RETURN       1.25 /* how fast, per interval */
+#define CAP_PROBE        1.01 /* growth past it, while delivery stays */
+#define CAP_GREW         1.02 /* delivery this far above the capacity: it grew */
+#define CAP_RATE_MOST    1.1  /* the filling rate is at most this far above D */
+#define GROW_BEYOND      1.04 /* beyond it, with no queue, first */
+#define GROW_FAST        1.1  /* ... then, after CLEAN_FOR_FAST clean intervals */
 #define DELAY_SPACING    3    /* delay cuts at most every 3 intervals */
 #define DRAIN_EVERY_NS   10000000000ULL /* see the path without a queue... */
 #define DRAIN_FIRST_NS   1000000000ULL  /* ... first a second after starting */
@@ -98,6 +117,75 @@ static double delay_factor(const struct ctrl_signals *sig)
 	return f < DELAY_CUT_MIN ? DELAY_CUT_MIN : f;
 }
 
+/*
+ * A delay cut. While the queue stands the path delivers its capacity, D:
+ * sending q / DRAIN_TIME less than that empties a queue of q within
+ * DRAIN_TIME, where a cut by a fixed factor of a rate far above D would
+ * leave the queue growing for several cuts more. Never below DRAIN_FLOOR
+ * of D: a queue is drained by sending a little less than the path
+ * delivers, not by starving it. And never below half the rate at once:
+ * a longer path also raises the RTT and, as each connection's window is
+ * sized to the base RTT, lowers D in the same interval; the cut is judged
+ * an interval later, and undone if it was futile.
+ *
+ * The rate that filled the path is kept beside D: senders deliver a
+ * little less than the rate lets them (windows, ECN marks at the
+ * bucket), so the rate to return to is above D by as much, up to 10%.
+ */
+static __u64 drain_rate(struct ctrl_state *st, const struct ctrl_signals *sig,
+			const struct dest_sample *s, __u64 rate)
+{
+	double f = 1 - (double)(sig->queue_us - sig->target_us) / DRAIN_TIME_US;
+	__u64 D = s->delivered_Bps, drain;
+
+	if (!D)
+		return rate;
+	st->cap_Bps = D;
+	st->cap_rate_Bps = rate < D ? D : rate > D * CAP_RATE_MOST ? (__u64)(D * CAP_RATE_MOST)
+								      : rate;
+	f = f < DRAIN_FLOOR ? DRAIN_FLOOR : f > DRAIN_LEAST ? DRAIN_LEAST : f;
+	drain = (__u64)(D * f);
+	if (drain < rate * CUT_MIN)
+		drain = (__u64)(rate * CUT_MIN);
+	/* Delivering more than the rate (a burst let through): still a cut. */
+	return drain < rate ? drain : (__u64)(rate * DRAIN_LEAST);
+}
+
+/*
+ * A clean interval at a rate the destination uses. Return quickly to
+ * just below the rate that filled the path last time; probe gently past
+ * it, as every step above it queues for a whole interval; and once the
+ * path delivers more than the capacity it showed, the capacity grew:
+ * find the new one fast.
+ */
+static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
+		  const struct dest_sample *s, __u64 rate)
+{
+	__u64 most = ctrl_delivered_max(st) * DELIVERED_CAP;
+	__u64 settle = (__u64)(st->cap_rate_Bps * CAP_SETTLE);
+	double g;
+
+	st->clean++;
+	if (rate < settle) {
+		st->clean = 0;
+		rate = (__u64)(rate * CAP_RETURN);
+		rate = rate < settle ? rate : settle;
+	} else if (s->delivered_Bps <= st->cap_Bps * CAP_GREW) {
+		st->clean = 0;
+		/* With a queue starting, wait for it to pass the target
+		 * or to vanish. */
+		if (sig->queue_us * 2 <= sig->target_us)
+			rate = (__u64)(rate * CAP_PROBE);
+	} else {
+		st->cap_Bps = st->cap_rate_Bps = 0;
+		g = st->clean > CLEAN_FOR_FAST ? GROW_FAST : GROW_BEYOND;
+		rate = (__u64)(rate * g);
+	}
+	if (rate > most)
+		rate = most > st->rate_Bps ? most : st->rate_Bps;
+	return rate;
+}
+
 static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 			  struct ctrl_output *out)
 {
@@ -106,7 +194,7 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	__u64 rate = st->rate_Bps, hold_ns;
 	double m = 1, f_delay, f_ecn, f_rwnd;
 	__u32 reason = SLUICE_REASON_HOLD;
-	bool may_cut, may_cut_delay, using;
+	bool may_cut, may_cut_delay, big_queue, using;
 
 	ctrl_pressure_update(st, in, sig);
 	ctrl_delivered_push(st, s->delivered_Bps);
@@ -148,10 +236,14 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	}
 	hold_ns = sig->rtt_us * 1000 > in->interval_ns ? sig->rtt_us * 1000 : in->interval_ns;
 	may_cut = in->now_ns - st->last_cut_ns >= hold_ns;
-	/* Delay is noisy sample to sample: act on it when it has stood for
-	 * two intervals, and give each cut time to drain the queue. */
+	/* Delay is noisy sample to sample: act on a small queue when it has
+	 * stood for two intervals, and give each cut time to drain it. A
+	 * big one is no noise: each interval sets the rate from the queue
+	 * left and what the path delivers, which cannot compound. */
 	st->over = delay_factor(sig) < 1 ? st->over + 1 : 0;
-	may_cut_delay = st->over >= DELAY_PERSIST &&
+	big_queue = sig->queue_us >= DELAY_AT_ONCE * sig->target_us;
+	may_cut_delay = big_queue ? may_cut :
+			st->over >= DELAY_PERSIST &&
 			in->now_ns - st->last_cut_ns >= hold_ns * DELAY_SPACING;
 
 	f_delay = delay_factor(sig);
@@ -194,12 +286,7 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 			rate = cap;
 		reason = SLUICE_REASON_HOLD;
 	} else {
-		__u64 cap = ctrl_delivered_max(st) * DELIVERED_CAP;
-
-		st->clean++;
-		rate = (__u64)(rate * (st->clean > CLEAN_FOR_FAST ? GROW_FAST : GROW_SLOW));
-		if (rate > cap)
-			rate = cap > st->rate_Bps ? cap : st->rate_Bps;
+		rate = grow(st, sig, s, rate);
 		reason = SLUICE_REASON_PROBE;
 	}
 
@@ -214,14 +301,14 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 			st->cut_rtt_us = sig->rtt_us;
 			st->cut_delivered_Bps = s->delivered_Bps;
 		}
-		rate = (__u64)(rate * m);
+		rate = reason == SLUICE_REASON_DELAY ? drain_rate(st, sig, s, rate)
+						     : (__u64)(rate * m);
 		/* A queue is drained by sending a little less than the path
-		 * delivers, not by starving it: delay and ECN cuts stop just
-		 * below the delivered rate. */
-		if ((reason == SLUICE_REASON_DELAY || reason == SLUICE_REASON_ECN) &&
-		    rate < s->delivered_Bps * DRAIN_FLOOR)
-			rate = (__u64)(s->delivered_Bps * DRAIN_FLOOR) < st->rate_Bps ?
-			       (__u64)(s->delivered_Bps * DRAIN_FLOOR) : st->rate_Bps;
+		 * delivers, not by starving it: ECN cuts stop just below the
+		 * delivered rate. */
+		if (reason == SLUICE_REASON_ECN && rate < s->delivered_Bps * ECN_FLOOR)
+			rate = (__u64)(s->delivered_Bps * ECN_FLOOR) < st->rate_Bps ?
+			       (__u64)(s->delivered_Bps * ECN_FLOOR) : st->rate_Bps;
 	} else if (reason != SLUICE_REASON_PROBE) {
 		st->clean = 0;
 	}
