@@ -32,6 +32,19 @@ def check_config(h, path):
     return run(h.sluiced_cmd("-n", "-c", path, "--pin-dir", h.pin_dir), check=False)
 
 
+def refused_in_one_line(h, conf, what):
+    """`sluiced -n` on conf must exit 2 with one line of error and create
+    nothing; that line."""
+    p = check_config(h, conf)
+    lines = p.stderr.strip().splitlines()
+    assert p.returncode == 2, (
+        f"sluiced -n on a config with {what} exited {p.returncode}, want 2; "
+        f"stderr: {p.stderr.strip()!r}")
+    assert len(lines) == 1, f"want one line of error for {what}, got {lines}"
+    assert not h.pin_dir.exists(), f"sluiced -n created {h.pin_dir}"
+    return lines[0]
+
+
 def wait_policy_rate(h, prefix, rate_bps, timeout=5):
     """Wait until `sluicectl policy list` shows prefix at rate_bps; return
     the rate it shows."""
@@ -89,14 +102,31 @@ def test_check_refuses_bad_config_with_one_line(harness, case):
 
     key, value, word = BAD_CONFIGS[case]
     conf.write_text(with_policy_key(conf.read_text(), key, value))
-    p = check_config(h, conf)
-    lines = p.stderr.strip().splitlines()
-    assert p.returncode == 2, (
-        f"sluiced -n on a config with {case} exited {p.returncode}, want 2; "
-        f"stderr: {p.stderr.strip()!r}")
-    assert len(lines) == 1, f"want one line of error for {case}, got {lines}"
-    assert word in lines[0], f"error for {case} does not name {word!r}: {lines[0]!r}"
-    assert not h.pin_dir.exists(), f"sluiced -n created {h.pin_dir}"
+    error = refused_in_one_line(h, conf, case)
+    assert word in error, f"error for {case} does not name {word!r}: {error!r}"
+
+
+EMPTY_SECTIONS = {
+    # name: (section appended with no keys, word the error must name)
+    "unknown class": ("[class bogus]", "bogus"),
+    "known class": ("[class critical]", "critical"),
+    "policy": ("[policy spare]", "spare"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(EMPTY_SECTIONS))
+def test_check_refuses_a_section_with_no_keys(harness, case):
+    """A section header with nothing under it would otherwise vanish
+    without a word: refused, naming the section and its line."""
+    h = harness
+    conf = write_config(h, "50mbit")
+    header, word = EMPTY_SECTIONS[case]
+    text = conf.read_text()
+    conf.write_text(f"{text}\n{header}\n")
+    line = len(text.splitlines()) + 2
+    error = refused_in_one_line(h, conf, f"an empty {header}")
+    assert word in error and f":{line}:" in error, (
+        f"error for an empty {header} does not name {word!r} at line {line}: {error!r}")
 
 
 def test_sigterm_detaches_and_keeps_policies(harness):

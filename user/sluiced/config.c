@@ -25,6 +25,15 @@ struct parse_ctx {
 	char *err;
 	size_t errlen;
 	int line;
+	/* Section headers as the file is read, to find one with no keys:
+	 * inih reports keys, and a section without any would vanish. */
+	FILE *f;
+	int lines_read;
+	char header[128];         /* the last header read, "" before the first */
+	int header_line;
+	int header_keys;          /* keys read under it so far */
+	char empty[128];          /* the first section with no keys */
+	int empty_line;
 };
 
 void config_defaults(struct sluiced_config *c)
@@ -283,6 +292,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
 {
 	struct parse_ctx *x = user;
 
+	if (key)
+		x->header_keys++;
 	if (strcmp(section, x->cur_section) || (!key && !val)) {
 		if (!start_section(x, section))
 			return 0;
@@ -315,6 +326,41 @@ static int classes_finish(struct parse_ctx *x)
 	return 1;
 }
 
+/* The keys of a section are all read: note it if there were none. */
+static void header_done(struct parse_ctx *x)
+{
+	if (x->header[0] && !x->header_keys && !x->empty[0] && strcmp(x->header, "sluice")) {
+		snprintf(x->empty, sizeof(x->empty), "%s", x->header);
+		x->empty_line = x->header_line;
+	}
+}
+
+/* fgets for inih that also notes each section header it passes. */
+static char *read_line(char *buf, int size, void *stream)
+{
+	struct parse_ctx *x = stream;
+	char *s = fgets(buf, size, x->f), *end;
+
+	if (!s) {
+		header_done(x);
+		return NULL;
+	}
+	x->lines_read++;
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (*s != '[' || !(end = strchr(s, ']')))
+		return buf;
+	header_done(x);
+	for (s++; *s == ' ' || *s == '\t'; s++)
+		;
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	snprintf(x->header, sizeof(x->header), "%.*s", (int)(end - s), s);
+	x->header_line = x->lines_read;
+	x->header_keys = 0;
+	return buf;
+}
+
 int config_load(const char *path, struct sluiced_config *c, char *err, size_t errlen)
 {
 	struct parse_ctx x = { .c = c, .err = err, .errlen = errlen, .cur_class = -1 };
@@ -331,8 +377,20 @@ int config_load(const char *path, struct sluiced_config *c, char *err, size_t er
 		snprintf(err, errlen, "%s: %s", path, strerror(e));
 		return -e;
 	}
-	line = ini_parse_file(f, on_entry, &x);
+	x.f = f;
+	line = ini_parse_stream(read_line, &x, on_entry, &x);
 	fclose(f);
+	if (line == 0 && x.empty[0]) {
+		/* A section with no keys says nothing, but its header says
+		 * the operator meant something: refuse it rather than let
+		 * it vanish. */
+		bool known = !strncmp(x.empty, "policy ", 7) ||
+			     (!strncmp(x.empty, "class ", 6) && class_by_name(x.empty + 6) >= 0);
+
+		snprintf(msg, sizeof(msg), known ? "[%s] has no keys" : "unknown section [%s]",
+			 x.empty);
+		line = x.empty_line;
+	}
 	if (line == 0 && !policy_finish(&x))
 		line = -2; /* the last section is incomplete */
 	if (line == 0 && !classes_finish(&x))
