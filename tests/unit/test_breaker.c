@@ -37,6 +37,7 @@ struct bench {
 	bool at_floor;
 	bool may_open;
 	double jitter;
+	__u64 rate;      /* the law's rate this interval */
 	__u32 why;       /* reason of the last step */
 };
 
@@ -45,6 +46,7 @@ static void bench_init(struct bench *t)
 	memset(t, 0, sizeof(*t));
 	t->now = T0;
 	t->may_open = true;
+	t->rate = GOOD_RATE;
 }
 
 /* One interval with sample s; true when the state changed. */
@@ -58,7 +60,7 @@ static bool bench_step(struct bench *t, struct dest_sample s)
 		.interval_ns = INTERVAL,
 		.may_open = t->may_open,
 		.jitter = t->jitter,
-		.rate_Bps = GOOD_RATE,
+		.rate_Bps = t->rate,
 	};
 	bool changed;
 
@@ -159,6 +161,40 @@ static void test_opens_on_3_timeouts_without_delivery(void **state)
 	assert_false(bench_step(&t, timeout()));
 	assert_int_equal(t.b.state, SLUICE_BREAKER_CLOSED);
 	assert_true(bench_step(&t, timeout()));
+}
+
+/*
+ * The rate to return to is the best of the recent clean intervals: the
+ * first sign of a path going dark may cut the rate before the breaker
+ * opens, in an interval that still delivered.
+ */
+static void test_last_good_rate_is_before_the_trouble(void **state)
+{
+	struct bench t;
+	int i;
+
+	bench_init(&t);
+	for (i = 0; i < 5; i++)
+		bench_step(&t, delivering());
+	t.rate = GOOD_RATE / 2;
+	bench_step(&t, delivering());
+	t.rate = GOOD_RATE / 10;
+	bench_step(&t, timeout());
+	bench_step(&t, timeout());
+	assert_true(bench_step(&t, timeout()));
+	assert_int_equal(t.b.state, SLUICE_BREAKER_OPEN);
+	assert_int_equal(t.b.last_good_Bps, GOOD_RATE);
+
+	/* older than the window, it is forgotten */
+	bench_init(&t);
+	bench_step(&t, delivering());
+	t.rate = GOOD_RATE / 2;
+	for (i = 0; i < BREAKER_GOOD_WINDOW; i++)
+		bench_step(&t, delivering());
+	for (i = 0; i < 3; i++)
+		bench_step(&t, timeout());
+	assert_int_equal(t.b.state, SLUICE_BREAKER_OPEN);
+	assert_int_equal(t.b.last_good_Bps, GOOD_RATE / 2);
 }
 
 /*
@@ -489,6 +525,9 @@ struct blackhole {
 	double t_probe;     /* from the heal to the first probing after it */
 	double t_back;      /* from the heal to 90% of the rate before */
 	double good_Bps;    /* the rate before: its mean over the last 2 s */
+	double low_after;   /* the lowest rate from t_back to the end */
+	double t_used;      /* from the heal to delivering 90% of before */
+	double used_Bps;    /* delivered before: its mean over the last 2 s */
 	int reopened;       /* openings after the heal */
 };
 
@@ -503,7 +542,8 @@ static struct blackhole blackhole_trace(int dark)
 				   .controller = SLUICE_CTRL_GRADIENT,
 				   .mode = SLUICE_MODE_ENFORCE },
 			  .prng = 42 };
-	struct blackhole r = { .t_open = -1, .t_probe = -1, .t_back = -1 };
+	struct blackhole r = { .t_open = -1, .t_probe = -1, .t_back = -1, .t_used = -1,
+			       .low_after = INFINITY };
 	struct dest_sample s;
 	struct sim m;
 	int i, heal = BH_START + dark;
@@ -526,11 +566,17 @@ static struct blackhole blackhole_trace(int dark)
 		/* Probing, or closed already when the heal came early. */
 		if (i >= heal && r.t_probe < 0 && d.br.state != SLUICE_BREAKER_OPEN)
 			r.t_probe = since_heal;
-		if (i >= BH_START - 20 && i < BH_START)
+		if (i >= BH_START - 20 && i < BH_START) {
 			r.good_Bps += (double)d.rate / 20;
+			r.used_Bps += (double)s.delivered_Bps / 20;
+		}
 		if (i >= heal && r.t_back < 0 && d.br.state == SLUICE_BREAKER_CLOSED &&
 		    d.rate >= 0.9 * r.good_Bps)
 			r.t_back = since_heal;
+		if (r.t_back >= 0 && d.rate < r.low_after)
+			r.low_after = (double)d.rate;
+		if (i >= heal && r.t_used < 0 && s.delivered_Bps >= 0.9 * r.used_Bps)
+			r.t_used = since_heal;
 		/* What sluiced publishes, the datapath enforces. */
 		m.rate_Bps = (double)d.rate;
 		m.cwnd_clamp = d.out.cwnd_clamp;
@@ -560,9 +606,10 @@ static void test_blackhole_opens_fast_and_recovers(void **state)
 		struct blackhole r = blackhole_trace(darks[k]);
 		double dark = darks[k] / 10.0;
 
-		tap_note("%.1f s blackhole at %.0f mbit: open after %.1f s; after the heal probing in %.1f s, back to 90%% in %.1f s (%.1f s after probing), %d reopenings",
+		tap_note("%.1f s blackhole at %.0f mbit: open after %.1f s; after the heal probing in %.1f s, back to 90%% in %.1f s (%.1f s after probing), then never below %.0f%%; delivering 90%% after %.1f s; %d reopenings",
 			 dark, r.good_Bps / MBIT(1), r.t_open, r.t_probe, r.t_back,
-			 r.t_back - r.t_probe, r.reopened);
+			 r.t_back - r.t_probe, r.low_after / r.good_Bps * 100, r.t_used,
+			 r.reopened);
 		CHECK(bad, r.t_open >= 0 && r.t_open <= 1, "%.1f s blackhole: open after %.1f s",
 		      dark, r.t_open);
 		CHECK(bad, r.reopened == 0, "%.1f s blackhole: reopened %d times after the heal",
@@ -570,6 +617,14 @@ static void test_blackhole_opens_fast_and_recovers(void **state)
 		CHECK(bad, r.t_probe >= 0 && r.t_back >= 0 && r.t_back - r.t_probe <= 2,
 		      "%.1f s blackhole: back to 90%% of %.0f mbit %.1f s after probing began",
 		      dark, r.good_Bps / MBIT(1), r.t_back - r.t_probe);
+		/* Connections resume on their own backed-off timeouts, some
+		 * seconds after the heal: the rate must wait for them, not
+		 * fall back to what the stalled destination delivers, nor
+		 * take their timeouts for congestion. (The periodic drain
+		 * takes it to half of what is delivered, for 200 ms.) */
+		CHECK(bad, r.low_after >= 0.4 * r.good_Bps,
+		      "%.1f s blackhole: the rate fell to %.0f%% of before after it was back",
+		      dark, r.low_after / r.good_Bps * 100);
 		if (k == 0)
 			CHECK(bad, r.t_back >= 0 && r.t_back <= 3.5,
 			      "%.1f s blackhole: back to 90%% %.1f s after the heal", dark,
@@ -584,6 +639,7 @@ int main(void)
 		cmocka_unit_test(test_opens_on_5_consecutive_connect_fails),
 		cmocka_unit_test(test_connect_success_resets_fail_streak),
 		cmocka_unit_test(test_opens_on_3_timeouts_without_delivery),
+		cmocka_unit_test(test_last_good_rate_is_before_the_trouble),
 		cmocka_unit_test(test_opens_on_failure_ratio),
 		cmocka_unit_test(test_opens_when_saturated_at_floor_3s),
 		cmocka_unit_test(test_open_time_backs_off_with_jitter_and_cap),

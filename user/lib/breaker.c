@@ -50,10 +50,11 @@ static __u32 closed_trigger(struct breaker *b, const struct breaker_input *in)
 	 * destination that went dark. Deliveries reset it, so random loss,
 	 * which times out a connection now and then, never adds up. */
 	b->rto_streak = s->delivered_pkts ? 0 : b->rto_streak + (__u32)s->rtos;
-	/* The rate to return to: what the law had in the last clean
+	/* The rate to return to: the best the law had in a recent clean
 	 * interval, before the trouble that opens the breaker cut it. */
-	if (s->delivered_pkts && !s->rtos && !s->connect_fails && in->rate_Bps)
-		b->good_Bps = in->rate_Bps;
+	b->good_Bps[b->good_next] = s->delivered_pkts && !s->rtos && !s->connect_fails ?
+				    in->rate_Bps : 0;
+	b->good_next = (b->good_next + 1) % BREAKER_GOOD_WINDOW;
 	if (in->pressure >= 0.99 && in->at_floor)
 		b->saturated_ns += in->interval_ns;
 	else
@@ -71,6 +72,17 @@ static __u32 closed_trigger(struct breaker *b, const struct breaker_input *in)
 	return SLUICE_REASON_NONE;
 }
 
+static __u64 good_rate(const struct breaker *b)
+{
+	__u64 best = 0;
+	int i;
+
+	for (i = 0; i < BREAKER_GOOD_WINDOW; i++)
+		if (b->good_Bps[i] > best)
+			best = b->good_Bps[i];
+	return best;
+}
+
 static void breaker_open(struct breaker *b, const struct breaker_input *in)
 {
 	__u64 hold = OPEN_BASE_NS * (b->openings + 1);
@@ -79,7 +91,7 @@ static void breaker_open(struct breaker *b, const struct breaker_input *in)
 		hold = OPEN_MAX_NS;
 	hold = (__u64)((double)hold * (1 + OPEN_JITTER * in->jitter));
 	if (b->state == SLUICE_BREAKER_CLOSED)
-		b->last_good_Bps = b->good_Bps > in->rate_Bps ? b->good_Bps : in->rate_Bps;
+		b->last_good_Bps = good_rate(b) > in->rate_Bps ? good_rate(b) : in->rate_Bps;
 	b->openings++;
 	b->state = SLUICE_BREAKER_OPEN;
 	b->open_until_ns = in->now_ns + hold;

@@ -22,6 +22,7 @@
 #include "lib/signals.h"
 
 #define BREAKER_WINDOW 100 /* intervals kept for the failure ratio */
+#define BREAKER_GOOD_WINDOW 10 /* intervals kept for the last good rate */
 
 struct breaker {
 	__u8 state;             /* enum sluice_breaker */
@@ -36,7 +37,12 @@ struct breaker {
 	__u64 open_until_ns;
 	__u32 probes_ok, probes_failed;
 	__u64 last_good_Bps;    /* the rate before opening: the ramp's target */
-	__u64 good_Bps;         /* the rate in the last clean interval */
+	/* The rate of each recent interval that was clean, 0 for others:
+	 * the best of them is the rate before trouble, as the first sign of
+	 * trouble (a delay spike as the path goes dark) may cut the rate an
+	 * interval or two before the breaker opens. */
+	__u64 good_Bps[BREAKER_GOOD_WINDOW];
+	__u32 good_next;
 	__u64 ramp_Bps;         /* where the ramp back has got to */
 	__u32 open_reason;      /* enum sluice_reason that opened it */
 	bool ramping;

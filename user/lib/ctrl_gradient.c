@@ -29,11 +29,14 @@
  *                                  two clean intervals,
  *     never above twice the best recent delivered rate.
  *   A destination using less than half its rate is kept within twice
- *   what it delivers.
+ *   what it delivers, or 0.97 F if that is more.
  *
- * Every 10 s (first 1 s after starting) the rate drops to half the
- * delivered rate for two intervals, and the RTT seen then becomes the
- * base: the base only falls on its own, so one learned over a queue that
+ * Timeouts and retransmissions in an interval that delivers ten times what
+ * the one before did are connections resuming, not congestion.
+ *
+ * Every 10 s (first 1 s after starting or resuming) the rate drops to
+ * half the delivered rate for two intervals, and the RTT seen then becomes
+ * the base: the base only falls on its own, so one learned over a queue that
  * already stood would otherwise stay wrong for good.
  *
  * A delay cut is judged one interval later: if the RTT did not fall but the
@@ -66,6 +69,8 @@
 #define CAP_PROBE        1.01 /* growth past it, while delivery stays */
 #define CAP_GREW         1.02 /* delivery this far above the capacity: it grew */
 #define CAP_RATE_MOST    1.1  /* the filling rate is at most this far above D */
+#define CAP_TRUST        0.4  /* D below this share of the rate is not kept */
+#define RESUME_JUMP      10   /* delivery this many times the last: resuming */
 #define GROW_BEYOND      1.04 /* beyond it, with no queue, first */
 #define GROW_FAST        1.1  /* ... then, after CLEAN_FOR_FAST clean intervals */
 #define DELAY_SPACING    3    /* delay cuts at most every 3 intervals */
@@ -140,9 +145,13 @@ static __u64 drain_rate(struct ctrl_state *st, const struct ctrl_signals *sig,
 
 	if (!D)
 		return rate;
-	st->cap_Bps = D;
-	st->cap_rate_Bps = rate < D ? D : rate > D * CAP_RATE_MOST ? (__u64)(D * CAP_RATE_MOST)
-								      : rate;
+	/* Below CAP_TRUST of the rate, D may be a path going dark or
+	 * growing longer rather than its capacity: keep the last one. */
+	if (D >= rate * CAP_TRUST) {
+		st->cap_Bps = D;
+		st->cap_rate_Bps = rate < D ? D : rate > D * CAP_RATE_MOST ?
+			(__u64)(D * CAP_RATE_MOST) : rate;
+	}
 	f = f < DRAIN_FLOOR ? DRAIN_FLOOR : f > DRAIN_LEAST ? DRAIN_LEAST : f;
 	drain = (__u64)(D * f);
 	if (drain < rate * CUT_MIN)
@@ -194,8 +203,15 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	__u64 rate = st->rate_Bps, hold_ns;
 	double m = 1, f_delay, f_ecn, f_rwnd;
 	__u32 reason = SLUICE_REASON_HOLD;
-	bool may_cut, may_cut_delay, big_queue, using;
+	bool may_cut, may_cut_delay, big_queue, using, resuming, rto;
 
+	/* Deliveries after an interval with next to none: connections that
+	 * stalled (a path that went dark and healed) resume, each with the
+	 * retransmission its timeout sent. Those timeouts and retransmits
+	 * are the recovery, not congestion. */
+	resuming = s->delivered_Bps > RESUME_JUMP *
+		   st->delivered[(st->delivered_next + CTRL_DELIVERED_WINDOW - 1) %
+				 CTRL_DELIVERED_WINDOW];
 	ctrl_pressure_update(st, in, sig);
 	ctrl_delivered_push(st, s->delivered_Bps);
 	if (judge_last_cut(st, s)) {
@@ -211,7 +227,7 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	 * policy changed, in the middle of a transfer) would make that
 	 * queue the normal for good, and no lower RTT would ever show.
 	 */
-	if (!st->drained_ns)
+	if (!st->drained_ns || resuming) /* not while connections come back */
 		st->drained_ns = in->now_ns - DRAIN_EVERY_NS + DRAIN_FIRST_NS;
 	if (st->draining) {
 		/* A drain is an experiment, not a noisy sample: what the
@@ -257,9 +273,8 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	using = s->delivered_Bps * 2 >= rate || sig->p_delay >= 0.5;
 	if (!s->active) {
 		reason = SLUICE_REASON_HOLD;
-	} else if (ctrl_rtos_widespread(s) || sig->loss > LOSS_CUT_AT) {
-		bool rto = ctrl_rtos_widespread(s);
-
+	} else if (!resuming && (ctrl_rtos_widespread(s) || sig->loss > LOSS_CUT_AT)) {
+		rto = ctrl_rtos_widespread(s);
 		if (may_cut) {
 			m = rto ? CUT_MIN : 1 - LOSS_GAIN * sig->loss;
 			m = m < CUT_MIN ? CUT_MIN : m;
@@ -279,8 +294,14 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	} else if (!using) {
 		/* Using less than half its rate: the rate is not what limits
 		 * it, and cutting it would shorten no queue. Keep it within
-		 * reach of what the destination delivers. */
+		 * reach of what the destination delivers, but not below the
+		 * rate that last filled the path: connections that resume
+		 * (after a heal, their timeouts backed off) or demand that
+		 * returns find it at once. */
 		__u64 cap = ctrl_delivered_max(st) * DELIVERED_CAP;
+		__u64 known = (__u64)(st->cap_rate_Bps * CAP_SETTLE);
+
+		cap = cap > known ? cap : known;
 
 		if (cap && rate > cap)
 			rate = cap;
