@@ -36,9 +36,9 @@ static __always_inline bool probe_admit(struct sluice_dest *d, __u64 now)
  * to the probe rate by the bucket instead. Classified by the connecting
  * task's cgroup or the socket's mark; the DSCP is rarely set this early.
  */
-static __always_inline bool connect_is_critical(struct bpf_sock_addr *ctx)
+static __always_inline bool connect_is_critical(struct bpf_sock_addr *ctx,
+						const struct sluice_config *cfg)
 {
-	struct sluice_config *cfg = config_get();
 	__u32 kinds = cfg ? cfg->classify_kinds : 0;
 	struct bpf_sock *sk = ctx->sk;
 
@@ -51,13 +51,14 @@ static __always_inline bool connect_is_critical(struct bpf_sock_addr *ctx)
 
 static __always_inline int connect_check(struct bpf_sock_addr *ctx, const struct sluice_addr *a)
 {
-	struct sluice_dest *d = dest_get(a);
+	struct sluice_config *cfg = config_get();
+	struct sluice_dest *d = dest_lookup(cfg, a);
 	__u64 now;
 
 	if (!d || d->breaker == SLUICE_BREAKER_CLOSED || d->mode != SLUICE_MODE_ENFORCE)
 		return CONNECT_ALLOW;
 	now = bpf_ktime_get_ns();
-	if (lease_lapsed_open(d, now) || probe_admit(d, now) || connect_is_critical(ctx))
+	if (lease_lapsed(cfg, d, now) || probe_admit(d, now) || connect_is_critical(ctx, cfg))
 		return CONNECT_ALLOW;
 	__sync_fetch_and_add(&d->connects_refused, 1);
 	stat_inc(SLUICE_STAT_CONNECT_REFUSED);

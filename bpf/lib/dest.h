@@ -31,11 +31,6 @@ static __always_inline bool lease_lapsed(const struct sluice_config *cfg,
 	       now > cfg->lease_expires_ns;
 }
 
-static __always_inline bool lease_lapsed_open(const struct sluice_dest *d, __u64 now)
-{
-	return lease_lapsed(config_get(), d, now);
-}
-
 /* Copy control values into an entry, and derive the bucket's times. */
 static __always_inline void dest_apply_ctl(struct sluice_dest *d,
 					   const struct sluice_policy *pol,

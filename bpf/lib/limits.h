@@ -38,10 +38,10 @@ static __always_inline __u32 max3(__u32 a, __u32 b, __u32 c)
  * the connections busy lately, and with priority classes, first among the
  * busy classes by their shares and the ladder (sluice/classes.h).
  */
-static __always_inline __u64 share_of(const struct sluice_dest *d,
+static __always_inline __u64 share_of(const struct sluice_config *cfg,
+				      const struct sluice_dest *d,
 				      const struct sluice_signals *s, const struct sluice_sk *st)
 {
-	struct sluice_config *cfg = config_get();
 	__u32 mask = 0, permille, i, n;
 	__u8 cls = st->cls & (SLUICE_CLASSES - 1);
 
@@ -61,16 +61,16 @@ static __always_inline __u64 share_of(const struct sluice_dest *d,
 /* This connection's share of its destination's rate, or 0 when nothing
  * limits it (no policy, monitor mode, rate 0, or a lapsed lease that fails
  * open). Computed once per callback: pacing and the window both use it. */
-static __always_inline __u64 enforced_share(const struct sluice_dest *d,
+static __always_inline __u64 enforced_share(const struct sluice_config *cfg,
+					    const struct sluice_dest *d,
 					    const struct sluice_signals *s,
-					    const struct sluice_sk *st)
+					    const struct sluice_sk *st, __u64 now)
 {
 	__u64 share;
 
-	if (!d || d->mode != SLUICE_MODE_ENFORCE || !d->rate_Bps ||
-	    lease_lapsed_open(d, bpf_ktime_get_ns()))
+	if (!d || d->mode != SLUICE_MODE_ENFORCE || !d->rate_Bps || lease_lapsed(cfg, d, now))
 		return 0;
-	share = share_of(d, s, st);
+	share = share_of(cfg, d, s, st);
 	return share ? share : 1;
 }
 
@@ -138,10 +138,11 @@ static __always_inline void clamp_apply(struct bpf_sock_ops *ops, struct sluice_
 
 /* Pace and bound the window, from one computation of the share. */
 static __always_inline void limits_apply(struct bpf_sock_ops *ops, struct sluice_sk *st,
+					 const struct sluice_config *cfg,
 					 const struct sluice_dest *d,
-					 const struct sluice_signals *s)
+					 const struct sluice_signals *s, __u64 now)
 {
-	__u64 share = enforced_share(d, s, st);
+	__u64 share = enforced_share(cfg, d, s, st, now);
 
 	pacing_apply(ops, st, share);
 	clamp_apply(ops, st, d, share);

@@ -39,9 +39,9 @@ static __always_inline int sk_dst(const struct bpf_sock_ops *ops, struct sluice_
  * and DSCP again once established, as an application may set them
  * between socket() and the handshake's end.
  */
-static __always_inline __u8 sk_class(struct bpf_sock *sk, bool at_connect)
+static __always_inline __u8 sk_class(const struct sluice_config *cfg, struct bpf_sock *sk,
+				     bool at_connect)
 {
-	struct sluice_config *cfg = config_get();
 	__u32 kinds = cfg ? cfg->classify_kinds : 0;
 	struct tcp_sock *tcp;
 	__u64 cgroup = 0;
@@ -60,12 +60,12 @@ static __always_inline __u8 sk_class(struct bpf_sock *sk, bool at_connect)
 }
 
 static __always_inline void on_connect(struct bpf_sock_ops *ops, struct bpf_sock *sk,
-				       struct sluice_sk *st)
+				       struct sluice_sk *st, const struct sluice_config *cfg)
 {
 	struct sluice_signals *s;
 
-	st->cls = sk_class(sk, true);
-	if (!dest_get(&st->dst))
+	st->cls = sk_class(cfg, sk, true);
+	if (!dest_lookup(cfg, &st->dst))
 		return;
 	s = signals_get(&st->dst);
 	if (s)
@@ -76,15 +76,16 @@ static __always_inline void on_connect(struct bpf_sock_ops *ops, struct bpf_sock
 }
 
 static __always_inline void on_established(struct bpf_sock_ops *ops, struct bpf_sock *sk,
-					   struct sluice_sk *st)
+					   struct sluice_sk *st, const struct sluice_config *cfg)
 {
-	struct sluice_dest *d = dest_get(&st->dst);
+	struct sluice_dest *d = dest_lookup(cfg, &st->dst);
 	struct sluice_signals *s;
+	__u64 now;
 
 	if (!d)
 		return;
 	if (st->cls == SLUICE_CLASS_DEFAULT)
-		st->cls = sk_class(sk, false);
+		st->cls = sk_class(cfg, sk, false);
 
 	s = signals_get(&st->dst);
 	if (!s)
@@ -92,7 +93,8 @@ static __always_inline void on_established(struct bpf_sock_ops *ops, struct bpf_
 	__sync_fetch_and_add(&s->conns_opened, 1);
 	__sync_fetch_and_add(&s->conns_active, 1);
 	/* A new connection is busy until it shows otherwise. */
-	busy_mark(s, st, bpf_ktime_get_ns());
+	now = bpf_ktime_get_ns();
+	busy_mark(s, st, now);
 	st->counted = 1;
 	st->last_bytes_acked = ops->bytes_acked;
 	st->last_total_retrans = ops->total_retrans;
@@ -100,7 +102,7 @@ static __always_inline void on_established(struct bpf_sock_ops *ops, struct bpf_
 				       BPF_SOCK_OPS_RETRANS_CB_FLAG |
 				       BPF_SOCK_OPS_RTO_CB_FLAG |
 				       BPF_SOCK_OPS_STATE_CB_FLAG);
-	limits_apply(ops, st, d, s);
+	limits_apply(ops, st, cfg, d, s, now);
 }
 
 /* Ask for ECN on connections to limited destinations, so the bucket's CE
@@ -145,12 +147,12 @@ static __always_inline __u32 ack_rtt_us(const struct bpf_sock_ops *ops, struct b
 }
 
 static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk,
-				   struct sluice_sk *st)
+				   struct sluice_sk *st, const struct sluice_config *cfg)
 {
-	struct sluice_dest *d = dest_get(&st->dst);
+	struct sluice_dest *d = dest_lookup(cfg, &st->dst);
 	struct sluice_signals *s = signals_get(&st->dst);
 	__u32 rtt_us = ack_rtt_us(ops, sk);
-	__u64 acked = ops->bytes_acked, now;
+	__u64 acked = ops->bytes_acked, now = bpf_ktime_get_ns();
 
 	if (s) {
 		__u32 b = sluice_rtt_bucket(rtt_us);
@@ -167,16 +169,15 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk
 		/* Applications may mark or set the DSCP of a connection at
 		 * any time (some only after connect()): look again once an
 		 * epoch while it still counts as default. */
-		now = bpf_ktime_get_ns();
 		if (st->cls == SLUICE_CLASS_DEFAULT &&
 		    st->busy_epoch != now / SLUICE_BUSY_EPOCH_NS)
-			st->cls = sk_class(sk, false);
+			st->cls = sk_class(cfg, sk, false);
 		/* RTT samples come from ACKs of new data: the socket is busy. */
 		busy_mark(s, st, now);
 		receiver_signals(sk, st, s);
 	}
 	st->last_bytes_acked = acked;
-	limits_apply(ops, st, d, s);
+	limits_apply(ops, st, cfg, d, s, now);
 }
 
 static __always_inline void on_state(struct bpf_sock_ops *ops, struct sluice_sk *st)
@@ -228,9 +229,9 @@ static __always_inline int sockops(struct bpf_sock_ops *ops)
 		if (!st || sk_dst(ops, &st->dst) < 0)
 			return 1;
 		if (op == BPF_SOCK_OPS_TCP_CONNECT_CB)
-			on_connect(ops, sk, st);
+			on_connect(ops, sk, st, config_get());
 		else
-			on_established(ops, sk, st);
+			on_established(ops, sk, st, config_get());
 		return 1;
 	case BPF_SOCK_OPS_RTT_CB:
 	case BPF_SOCK_OPS_STATE_CB:
@@ -244,7 +245,7 @@ static __always_inline int sockops(struct bpf_sock_ops *ops)
 	if (!st)
 		return 1;
 	if (op == BPF_SOCK_OPS_RTT_CB)
-		on_rtt(ops, sk, st);
+		on_rtt(ops, sk, st, config_get());
 	else if (op == BPF_SOCK_OPS_STATE_CB)
 		on_state(ops, st);
 	else
