@@ -14,6 +14,7 @@
 #include "lib/units.h"
 #include "sluice/classes.h"
 #include "sluiced/control.h"
+#include "sluiced/decision_log.h"
 
 #define LEASE_INTERVALS 5          /* the lease outlives a few missed ticks */
 #define LEASE_MIN_NS    1000000000ULL
@@ -128,21 +129,11 @@ void control_free(struct control *c)
 	free(c);
 }
 
-static __u64 realtime_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 /* Append to the decision log (the sluice_events ring) and our own log. */
 static void emit(struct control *c, const struct dest_ctrl *d, __u32 kind, __u32 reason,
 		 __u64 old_v, __u64 new_v, const struct ctrl_output *o)
 {
 	struct sluice_event ev = {
-		.seq = c->cfg.event_seq + 1,
-		.time_ns = realtime_ns(),
 		.addr = d->addr,
 		.kind = kind,
 		.reason = reason,
@@ -150,8 +141,6 @@ static void emit(struct control *c, const struct dest_ctrl *d, __u32 kind, __u32
 		.new_value = new_v,
 		.pressure_milli = (__u32)(d->ctrl.pressure * 1000),
 	};
-	char a[SLUICE_ADDR_STRLEN], r1[32], r2[32];
-	__u32 slot;
 
 	if (o) {
 		ev.rtt_us = (__u32)o->sig.rtt_us;
@@ -159,24 +148,10 @@ static void emit(struct control *c, const struct dest_ctrl *d, __u32 kind, __u32
 		ev.loss_permille = (__u32)(o->sig.loss * 1000);
 		ev.delivered_Bps = o->sig.delivered_Bps;
 	}
-	slot = (__u32)(ev.seq % SLUICE_EVENTS_MAX);
-	if (bpf_map_update_elem(c->m->events, &slot, &ev, BPF_ANY)) {
-		log_warn("write event");
+	if (decision_log_append(c->m->events, &c->cfg.event_seq, &ev))
 		return;
-	}
-	c->cfg.event_seq = ev.seq;
 	c->cfg_dirty = true;
-	format_addr(a, sizeof(a), &d->addr);
-	if (kind == SLUICE_EV_RATE)
-		log_info("%s: rate %s -> %s: %s (pressure %.2f, rtt %u us, base %u us)", a,
-			 format_rate(r1, sizeof(r1), old_v), format_rate(r2, sizeof(r2), new_v),
-			 reason_text(reason), d->ctrl.pressure, ev.rtt_us, ev.base_rtt_us);
-	else if (kind == SLUICE_EV_BREAKER)
-		log_info("%s: breaker %s -> %s: %s", a, breaker_name((__u8)old_v),
-			 breaker_name((__u8)new_v), reason_text(reason));
-	else
-		log_info("%s: ladder step %llu -> %llu (pressure %.2f)", a,
-			 (unsigned long long)old_v, (unsigned long long)new_v, d->ctrl.pressure);
+	decision_log_print(&ev, d->ctrl.pressure);
 }
 
 static struct policy_count *count_for(struct control *c, __u32 policy_id)
