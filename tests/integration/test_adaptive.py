@@ -76,7 +76,7 @@ def test_sixteen_flows_keep_latency_short_and_link_busy(congested):
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(3)  # the controller's first seconds: from the ceiling down
     first = h.meter.sample()
-    rtts = ping_rtts(h, 5)
+    rtts = ping_rtts(h, 5, interval=0.02)  # 250 probes: a p99, not the maximum
     probe_p99 = sockperf_p99_ms(h, 5)
     last = h.meter.sample()
     flows.wait(timeout=40)
@@ -88,7 +88,7 @@ def test_sixteen_flows_keep_latency_short_and_link_busy(congested):
     why = (shown.get("override") or {}).get("reason_text")
     print(f"16 cubic flows: {goodput}; ping p99 {ping_p99} ms over {len(rtts)} probes; "
           f"sockperf p99 {probe_p99} ms; rate reason: {why}")
-    assert len(rtts) > 50, f"ping got {len(rtts)} replies in 5 s"
+    assert len(rtts) > 125, f"ping got {len(rtts)} replies in 5 s"
     assert ping_p99 < 20, f"ping p99 {ping_p99:.1f} ms through the bottleneck, want < 20"
     assert probe_p99 is not None, "sockperf ping-pong did not finish"
     assert probe_p99 < 20, f"sockperf p99 {probe_p99:.1f} ms, want < 20"

@@ -57,6 +57,7 @@ struct ctrl_state {
 	 * rate that filled it. 0 = none. */
 	__u64 cap_Bps;
 	__u64 cap_rate_Bps;
+	__u32 grew;                /* intervals in a row delivering beyond it */
 	/* Draining now and then, to see the path without a queue. */
 	__u64 drained_ns;          /* when the last drain began */
 	__u32 draining;            /* intervals of it left */

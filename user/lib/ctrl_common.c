@@ -18,6 +18,7 @@
  * packet that costs more than its burst: keep two, as policy.h does. */
 #define BURST_MIN_BYTES     (128 * 1024)
 #define BURST_TIME_MIN_US   2000
+#define BURST_TIME_MAX_US   5000           /* never deeper than 5 ms at the rate */
 #define CLAMP_HEADROOM      1.15
 #define CLAMP_MIN           2              /* 1 collapses: delayed ACKs */
 #define CLAMP_TOTAL_MIN     16             /* packets across a destination */
@@ -170,10 +171,18 @@ void ctrl_burst(const struct sluice_policy *pol, __u64 rate_Bps, double pressure
 {
 	__u64 tight_us = base_us > BURST_TIME_MIN_US ? base_us : BURST_TIME_MIN_US;
 	double tight = (double)rate_Bps * tight_us / 1e6, loose = pol->burst_bytes;
+	double at_rate = (double)rate_Bps * BURST_TIME_MAX_US / 1e6;
 	double b;
 
 	if (tight < BURST_MIN_BYTES)
 		tight = BURST_MIN_BYTES;
+	/* The policy's burst is sized for its ceiling; at a rate far below
+	 * it, a full bucket released at once (after a drain, a cut, an idle
+	 * moment) would queue for tens of milliseconds at the bottleneck. */
+	if (at_rate < BURST_MIN_BYTES)
+		at_rate = BURST_MIN_BYTES;
+	if (loose > at_rate)
+		loose = at_rate;
 	if (tight > loose)
 		tight = loose;
 	/* Deep when calm, shrinking toward a couple of milliseconds at the

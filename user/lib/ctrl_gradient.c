@@ -24,7 +24,8 @@
  *                                  x 1.01 (held while a queue starts):
  *                                  the queue a probe builds grows by
  *                                  about 1 ms an interval
- *     delivery beyond 1.02 C       the capacity grew: C and F are
+ *     delivery beyond 1.02 C       the capacity grew (two intervals in a
+ *                                  row): C and F are
  *                                  forgotten, x 1.04, then x 1.1 after
  *                                  two clean intervals,
  *     never above twice the best recent delivered rate.
@@ -67,7 +68,8 @@
 #define CAP_SETTLE       0.97 /* the share of the filling rate to return to */
 #define CAP_RETURN       1.25 /* how fast, per interval */
 #define CAP_PROBE        1.01 /* growth past it, while delivery stays */
-#define CAP_GREW         1.02 /* delivery this far above the capacity: it grew */
+#define CAP_GREW         1.02 /* delivery this far above the capacity ... */
+#define CAP_GREW_FOR     2    /* ... in this many intervals in a row: it grew */
 #define CAP_RATE_MOST    1.1  /* the filling rate is at most this far above D */
 #define CAP_TRUST        0.4  /* D below this share of the rate is not kept */
 #define RESUME_JUMP      10   /* delivery this many times the last: resuming */
@@ -179,13 +181,19 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 		st->clean = 0;
 		rate = (__u64)(rate * CAP_RETURN);
 		rate = rate < settle ? rate : settle;
-	} else if (s->delivered_Bps <= st->cap_Bps * CAP_GREW) {
+	} else if (st->cap_Bps &&
+		   (s->delivered_Bps <= st->cap_Bps * CAP_GREW || ++st->grew < CAP_GREW_FOR)) {
+		/* One interval's delivery is noisy by a few percent: the
+		 * capacity grew when two in a row say so. */
+		if (s->delivered_Bps <= st->cap_Bps * CAP_GREW)
+			st->grew = 0;
 		st->clean = 0;
 		/* With a queue starting, wait for it to pass the target
 		 * or to vanish. */
 		if (sig->queue_us * 2 <= sig->target_us)
 			rate = (__u64)(rate * CAP_PROBE);
 	} else {
+		st->grew = 0;
 		st->cap_Bps = st->cap_rate_Bps = 0;
 		g = st->clean > CLEAN_FOR_FAST ? GROW_FAST : GROW_BEYOND;
 		rate = (__u64)(rate * g);
