@@ -57,11 +57,10 @@ static __always_inline void busy_mark(struct sluice_signals *s, struct sluice_sk
 }
 
 /* What the receiver tells us: deliveries, CE echoes, window stalls. */
-static __always_inline void receiver_signals(struct bpf_sock *sk, struct sluice_sk *st,
-					     struct sluice_signals *s)
+static __always_inline void receiver_signals(struct bpf_sock *sk, const struct tcp_sock *tcp,
+					     struct sluice_sk *st, struct sluice_signals *s)
 {
 	struct bpf_tcp_sock *tp = bpf_tcp_sock(sk);
-	struct tcp_sock *tcp;
 	__u32 v, hz = CONFIG_HZ ? CONFIG_HZ : 1000;
 
 	if (tp) {
@@ -74,7 +73,6 @@ static __always_inline void receiver_signals(struct bpf_sock *sk, struct sluice_
 			__sync_fetch_and_add(&s->delivered_ce, v - st->last_delivered_ce);
 		st->last_delivered_ce = v;
 	}
-	tcp = bpf_skc_to_tcp_sock(sk);
 	if (!tcp)
 		return;
 	if (tcp->snd_wnd == 0)

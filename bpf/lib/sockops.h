@@ -129,9 +129,9 @@ static __always_inline int needs_ecn(struct bpf_sock_ops *ops)
  * wait, and RACK has just measured it: its stamp plus its RTT is this
  * ACK's clock when it was updated by this ACK.
  */
-static __always_inline __u32 ack_rtt_us(const struct bpf_sock_ops *ops, struct bpf_sock *sk)
+static __always_inline __u32 ack_rtt_us(const struct bpf_sock_ops *ops,
+				       const struct tcp_sock *tcp)
 {
-	struct tcp_sock *tcp = bpf_skc_to_tcp_sock(sk);
 	__u32 rtt_us;
 
 	if (tcp) {
@@ -151,7 +151,8 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk
 {
 	struct sluice_dest *d = dest_lookup(cfg, &st->dst);
 	struct sluice_signals *s = signals_get(&st->dst);
-	__u32 rtt_us = ack_rtt_us(ops, sk);
+	struct tcp_sock *tcp = bpf_skc_to_tcp_sock(sk);
+	__u32 rtt_us = ack_rtt_us(ops, tcp);
 	__u64 acked = ops->bytes_acked, now = bpf_ktime_get_ns();
 
 	if (s) {
@@ -174,7 +175,7 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk
 			st->cls = sk_class(cfg, sk, false);
 		/* RTT samples come from ACKs of new data: the socket is busy. */
 		busy_mark(s, st, now);
-		receiver_signals(sk, st, s);
+		receiver_signals(sk, tcp, st, s);
 	}
 	st->last_bytes_acked = acked;
 	limits_apply(ops, st, cfg, d, s, now);

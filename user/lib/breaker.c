@@ -90,8 +90,11 @@ static void breaker_open(struct breaker *b, const struct breaker_input *in)
 	if (hold > OPEN_MAX_NS)
 		hold = OPEN_MAX_NS;
 	hold = (__u64)((double)hold * (1 + OPEN_JITTER * in->jitter));
-	if (b->state == SLUICE_BREAKER_CLOSED)
-		b->last_good_Bps = good_rate(b) > in->rate_Bps ? good_rate(b) : in->rate_Bps;
+	if (b->state == SLUICE_BREAKER_CLOSED) {
+		__u64 good = good_rate(b);
+
+		b->last_good_Bps = good > in->rate_Bps ? good : in->rate_Bps;
+	}
 	b->openings++;
 	b->state = SLUICE_BREAKER_OPEN;
 	b->open_until_ns = in->now_ns + hold;

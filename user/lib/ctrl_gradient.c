@@ -162,6 +162,20 @@ static __u64 drain_rate(struct ctrl_state *st, const struct ctrl_signals *sig,
 	return drain < rate ? drain : (__u64)(rate * DRAIN_LEAST);
 }
 
+/* One interval's delivery is noisy by a few percent: the capacity grew
+ * when CAP_GREW_FOR intervals in a row deliver beyond it. */
+static bool capacity_grew(struct ctrl_state *st, const struct dest_sample *s)
+{
+	if (s->delivered_Bps <= st->cap_Bps * CAP_GREW) {
+		st->grew = 0;
+		return false;
+	}
+	if (++st->grew < CAP_GREW_FOR)
+		return false;
+	st->grew = 0;
+	return true;
+}
+
 /*
  * A clean interval at a rate the destination uses. Return quickly to
  * just below the rate that filled the path last time; probe gently past
@@ -181,19 +195,13 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 		st->clean = 0;
 		rate = (__u64)(rate * CAP_RETURN);
 		rate = rate < settle ? rate : settle;
-	} else if (st->cap_Bps &&
-		   (s->delivered_Bps <= st->cap_Bps * CAP_GREW || ++st->grew < CAP_GREW_FOR)) {
-		/* One interval's delivery is noisy by a few percent: the
-		 * capacity grew when two in a row say so. */
-		if (s->delivered_Bps <= st->cap_Bps * CAP_GREW)
-			st->grew = 0;
+	} else if (st->cap_Bps && !capacity_grew(st, s)) {
 		st->clean = 0;
 		/* With a queue starting, wait for it to pass the target
 		 * or to vanish. */
 		if (sig->queue_us * 2 <= sig->target_us)
 			rate = (__u64)(rate * CAP_PROBE);
 	} else {
-		st->grew = 0;
 		st->cap_Bps = st->cap_rate_Bps = 0;
 		g = st->clean > CLEAN_FOR_FAST ? GROW_FAST : GROW_BEYOND;
 		rate = (__u64)(rate * g);
