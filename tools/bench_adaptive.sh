@@ -14,6 +14,12 @@
 #       loss       1% random loss behind the bottleneck for 20 s
 #       stall      the receiving application stops reading for 5 s
 #   (default: all of them, in that order; about 11 minutes on 2 cores)
+#   VARIANTS="sluice" runs only the named senders (of: sluice cubic bbr tbf),
+#   for a quick look at one of them; the published tables compare all four.
+#   POLICY_MAX (default 1gbit) and POLICY_EXTRA (more lines for the policy
+#   section) change sluice's policy: POLICY_MAX=90mbit POLICY_EXTRA="min =
+#   90mbit" pins the rate: the path's delay tail at a fixed load, with no
+#   probing.
 #
 # Every run gets a fresh lab (tests/lab/lab.sh: client -> router -> server,
 # a 100 Mbit/s htb with a 1000-packet pfifo on the router toward the
@@ -47,7 +53,9 @@ PY=/usr/bin/python3
 
 BOTTLENECK_MBIT=100
 TBF_RATE=92mbit
-VARIANTS=(sluice cubic bbr tbf)
+read -r -a VARIANTS <<<"${VARIANTS:-sluice cubic bbr tbf}"
+POLICY_MAX=${POLICY_MAX:-1gbit}
+POLICY_EXTRA=${POLICY_EXTRA:-}
 ALL_SCENARIOS=(flows step surge blackhole loss stall)
 
 die() { echo "bench-adaptive: $*" >&2; exit 1; }
@@ -238,7 +246,8 @@ interval = 100ms
 # the default adaptive policy: gradient controller between 10mbit and 1gbit
 [policy bench-server]
 prefix = $S_IP/32
-max = 1gbit
+max = $POLICY_MAX
+$POLICY_EXTRA
 EOT
 	if [ "$classes" = classes ]; then
 		cat >>"$RD/sluice.conf" <<EOT

@@ -522,6 +522,131 @@ static struct dest_sample clean_sample(__u64 rtt_us)
 	};
 }
 
+/* ---- the gradient law's probe, one crafted interval at a time ------------ */
+
+#define TARGET_US    (BASE_US / 4) /* the law's target on a BASE_US path */
+
+/* A gradient state that knows the path: capacity C, filled at rate C. */
+static void probe_state(struct ctrl_state *st, struct sluice_policy *pol, double C,
+			double rate)
+{
+	*pol = (struct sluice_policy){ .max_Bps = (__u64)GBIT(1),
+				       .controller = SLUICE_CTRL_GRADIENT };
+	policy_fill_defaults(pol);
+	ctrl_init(st, pol);
+	base_rtt_reset(&st->base, BASE_US);
+	st->cap_Bps = st->cap_rate_Bps = (__u64)C;
+	st->rate_Bps = (__u64)rate;
+}
+
+/* One gradient interval that delivered `delivered` with these RTTs. */
+static double probe_step(struct ctrl_state *st, const struct sluice_policy *pol,
+			 double delivered, __u64 p10_us, __u64 p50_us)
+{
+	struct dest_sample s = clean_sample(p10_us);
+	struct ctrl_input in = { .s = &s, .pol = pol, .interval_ns = SIM_INTERVAL_NS,
+				 .now_ns = 100 * SIM_INTERVAL_NS };
+	struct ctrl_output o = {};
+
+	s.rtt_p50_us = p50_us;
+	s.delivered_Bps = (__u64)delivered;
+	st->drained_ns = in.now_ns; /* no periodic drain in the middle */
+	controller_for(SLUICE_CTRL_GRADIENT)->step(st, &in, &o);
+	return (double)o.rate_Bps;
+}
+
+/*
+ * Probing past the capacity, a queue starts: the low percentile waits and
+ * half the samples wait past the target. The probe steps back at once,
+ * never below the settling rate (97% of the rate that filled the path);
+ * the median rising alone (a busy receiver) holds nothing back.
+ */
+static void test_gradient_probe_steps_back_from_a_starting_queue(void **state)
+{
+	const double C = MBIT(100);
+	struct sluice_policy pol;
+	struct ctrl_state st;
+	double rate, lowest = 2 * C;
+	int bad = 0, i;
+
+	probe_state(&st, &pol, C, 1.02 * C);
+	rate = probe_step(&st, &pol, C, BASE_US + TARGET_US * 6 / 10, BASE_US + 2 * TARGET_US);
+	tap_note("a queue starting at 102%%: rate to %.1f%%", 100 * rate / C);
+	CHECK(bad, rate < 1.02 * C, "rate %.1f%% of capacity, want below 102%%", 100 * rate / C);
+	for (i = 0; i < 10; i++) {
+		rate = probe_step(&st, &pol, C, BASE_US + TARGET_US * 6 / 10,
+				  BASE_US + 2 * TARGET_US);
+		lowest = rate < lowest ? rate : lowest;
+	}
+	CHECK(bad, lowest >= 0.97 * C * 0.999, "stepped back to %.1f%%, below the settling 97%%",
+	      100 * lowest / C);
+
+	probe_state(&st, &pol, C, 1.02 * C);
+	rate = probe_step(&st, &pol, C, BASE_US, BASE_US + 2 * TARGET_US);
+	CHECK(bad, rate > 1.02 * C, "a median rising alone moved the rate to %.1f%%",
+	      100 * rate / C);
+	assert_int_equal(bad, 0);
+}
+
+/*
+ * While not even the median waits, each probe grows a little faster, up
+ * to x1.04: after a capacity rise the path is found in a few intervals.
+ */
+static void test_gradient_probe_speeds_up_while_clean(void **state)
+{
+	const double C = MBIT(100);
+	struct sluice_policy pol;
+	struct ctrl_state st;
+	double prev = C, rate, g[5];
+	int bad = 0, i;
+
+	probe_state(&st, &pol, C, C);
+	for (i = 0; i < 5; i++) {
+		rate = probe_step(&st, &pol, C, BASE_US, BASE_US);
+		g[i] = rate / prev;
+		prev = rate;
+	}
+	tap_note("clean probes: x%.3f x%.3f x%.3f x%.3f x%.3f", g[0], g[1], g[2], g[3], g[4]);
+	for (i = 1; i < 5; i++)
+		CHECK(bad, g[i] >= g[i - 1] - 1e-4, "probe %d grew x%.3f after x%.3f", i, g[i],
+		      g[i - 1]);
+	CHECK(bad, g[0] <= 1.0101, "first probe x%.3f, want x1.01", g[0]);
+	CHECK(bad, g[4] >= 1.039 && g[4] <= 1.041, "fifth probe x%.3f, want x1.04", g[4]);
+	assert_int_equal(bad, 0);
+}
+
+/*
+ * Delivery beyond the known capacity with a queue starting: the capacity
+ * was a little more than the last cut saw. It is learned, and the law
+ * does not search past it (x1.04, then x1.1, would pass 105% by the third
+ * interval); without the queue, it searches.
+ */
+static void test_gradient_capacity_beyond_with_a_queue_is_learned(void **state)
+{
+	const double C = MBIT(100);
+	struct sluice_policy pol;
+	struct ctrl_state st;
+	double rate = 0;
+	int bad = 0, i;
+
+	probe_state(&st, &pol, C, C);
+	for (i = 0; i < 3; i++)
+		rate = probe_step(&st, &pol, 1.05 * C, BASE_US, BASE_US + 2 * TARGET_US);
+	CHECK(bad, st.cap_Bps == (__u64)(1.05 * C), "capacity %.1f%%, want the 105%% delivered",
+	      100 * (double)st.cap_Bps / C);
+	CHECK(bad, rate <= 1.05 * C, "rate %.1f%% after three intervals: searched past the path",
+	      100 * rate / C);
+
+	probe_state(&st, &pol, C, C);
+	for (i = 0; i < 2; i++)
+		rate = probe_step(&st, &pol, 1.05 * C, BASE_US, BASE_US);
+	CHECK(bad, st.cap_Bps == 0, "capacity still %.1f%% once it grew",
+	      100 * (double)st.cap_Bps / C);
+	CHECK(bad, rate >= 1.04 * C * 0.999, "rate %.1f%% once the capacity grew, want x1.04",
+	      100 * rate / C);
+	assert_int_equal(bad, 0);
+}
+
 /*
  * A timeout drives the raw pressure to 1: the smoothed pressure must get
  * most of the way in a few intervals, and take several times as long to
@@ -872,6 +997,9 @@ int main(void)
 		cmocka_unit_test(test_gradient_follows_capacity_step_down),
 		cmocka_unit_test(test_gradient_follows_capacity_step_up),
 		cmocka_unit_test(test_gradient_latency_rise_does_not_collapse_rate),
+		cmocka_unit_test(test_gradient_probe_steps_back_from_a_starting_queue),
+		cmocka_unit_test(test_gradient_probe_speeds_up_while_clean),
+		cmocka_unit_test(test_gradient_capacity_beyond_with_a_queue_is_learned),
 		cmocka_unit_test(test_random_loss_1pct_no_opening_no_cut),
 		cmocka_unit_test(test_gradient_rwnd_stall_cuts_within_1s),
 		cmocka_unit_test(test_gradient_ecn_cuts),

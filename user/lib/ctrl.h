@@ -58,6 +58,7 @@ struct ctrl_state {
 	__u64 cap_Bps;
 	__u64 cap_rate_Bps;
 	__u32 grew;                /* intervals in a row delivering beyond it */
+	__u32 probes;              /* probes in a row with no queue at all */
 	/* Draining now and then, to see the path without a queue. */
 	__u64 drained_ns;          /* when the last drain began */
 	__u32 draining;            /* intervals of it left */
@@ -69,6 +70,7 @@ struct ctrl_signals {
 	__u64 rtt_us;       /* low percentile over the interval, 0 when no samples */
 	__u64 base_us;
 	__u64 queue_us;     /* rtt - base, at least 0 */
+	__u64 queue_p50_us; /* the interval's median RTT - base: a queue starting */
 	__u64 target_us;    /* queueing the law allows */
 	double loss;        /* retransmitted / delivered segments */
 	double ce;          /* CE-echoed / delivered segments, this interval */

@@ -127,6 +127,8 @@ void ctrl_pressure_update(struct ctrl_state *st, const struct ctrl_input *in,
 	sig->target_us = sig->base_us / 4 > TARGET_MIN_US ? sig->base_us / 4 : TARGET_MIN_US;
 	if (sig->rtt_us > sig->base_us)
 		sig->queue_us = sig->rtt_us - sig->base_us;
+	if (s->rtt_samples && s->rtt_p50_us > sig->base_us)
+		sig->queue_p50_us = s->rtt_p50_us - sig->base_us;
 	if (sig->rtt_us && sig->queue_us > sig->target_us)
 		sig->p_delay = clamp01((double)(sig->queue_us - sig->target_us) /
 				       (3.0 * sig->target_us));

@@ -16,16 +16,20 @@
  *   where D is what the destination delivered in the interval: while a
  *   queue stands the path delivers its capacity, and sending that much
  *   less empties the queue within 200 ms. D is kept as the capacity C,
- *   and the rate at the cut, within [D, 1.1 D], as the filling rate F.
+ *   and the rate at the cut, within [D, 1.03 D], as the filling rate F.
  *   otherwise, when the destination uses at least half its rate:
  *     below 0.97 F                 x 1.25, up to 0.97 F: back to what
  *                                  the path carried, in a few intervals
  *     while delivery stays <= 1.02 C
- *                                  x 1.01 (held while a queue starts):
- *                                  the queue a probe builds grows by
- *                                  about 1 ms an interval
- *     delivery beyond 1.02 C       the capacity grew (two intervals in a
- *                                  row): C and F are
+ *                                  x 1.01, x 1.02 ... up to x 1.04 while
+ *                                  no queue shows at all; a queue
+ *                                  starting (the 10th percentile past
+ *                                  half the target, the median past it)
+ *                                  steps back / 1.02, not below 0.97 F
+ *     delivery beyond 1.02 C       with a queue starting: that is the
+ *                                  capacity, C and F are learned;
+ *                                  without (two intervals in a row):
+ *                                  the capacity grew, C and F are
  *                                  forgotten, x 1.04, then x 1.1 after
  *                                  two clean intervals,
  *     never above twice the best recent delivered rate.
@@ -68,9 +72,11 @@
 #define CAP_SETTLE       0.97 /* the share of the filling rate to return to */
 #define CAP_RETURN       1.25 /* how fast, per interval */
 #define CAP_PROBE        1.01 /* growth past it, while delivery stays */
+#define PROBE_STEP       0.01 /* and this much more each clean probe, */
+#define PROBE_STEPS_MOST 3    /* up to x 1.04 */
 #define CAP_GREW         1.02 /* delivery this far above the capacity ... */
 #define CAP_GREW_FOR     2    /* ... in this many intervals in a row: it grew */
-#define CAP_RATE_MOST    1.1  /* the filling rate is at most this far above D */
+#define CAP_RATE_MOST    1.03 /* the filling rate is at most this far above D */
 #define CAP_TRUST        0.4  /* D below this share of the rate is not kept */
 #define RESUME_JUMP      10   /* delivery this many times the last: resuming */
 #define GROW_BEYOND      1.04 /* beyond it, with no queue, first */
@@ -80,6 +86,13 @@
 #define DRAIN_FIRST_NS   1000000000ULL  /* ... first a second after starting */
 #define DRAIN_INTERVALS  2    /* at half the delivered rate: 100 ms of queue */
 #define DRAIN_GAIN       0.5
+
+/* What the interval `ago` intervals before the last one pushed delivered. */
+static __u64 delivered_ago(const struct ctrl_state *st, __u32 ago)
+{
+	return st->delivered[(st->delivered_next + 2 * CTRL_DELIVERED_WINDOW - 1 - ago) %
+			     CTRL_DELIVERED_WINDOW];
+}
 
 static double fmin3(double a, double b, double c)
 {
@@ -124,6 +137,14 @@ static double delay_factor(const struct ctrl_signals *sig)
 	return f < DELAY_CUT_MIN ? DELAY_CUT_MIN : f;
 }
 
+/* The path delivered D while a queue stood, at this rate. */
+static void cap_learn(struct ctrl_state *st, __u64 D, __u64 rate)
+{
+	st->cap_Bps = D;
+	st->cap_rate_Bps = rate < D ? D : rate > D * CAP_RATE_MOST ?
+		(__u64)(D * CAP_RATE_MOST) : rate;
+}
+
 /*
  * A delay cut. While the queue stands the path delivers its capacity, D:
  * sending q / DRAIN_TIME less than that empties a queue of q within
@@ -137,7 +158,9 @@ static double delay_factor(const struct ctrl_signals *sig)
  *
  * The rate that filled the path is kept beside D: senders deliver a
  * little less than the rate lets them (windows, ECN marks at the
- * bucket), so the rate to return to is above D by as much, up to 10%.
+ * bucket), so the rate to return to is above D by as much; but by 3% at
+ * most, as the rate at a cut is mostly the probe that overshot, and a
+ * return above the capacity rebuilds the queue within an interval.
  */
 static __u64 drain_rate(struct ctrl_state *st, const struct ctrl_signals *sig,
 			const struct dest_sample *s, __u64 rate)
@@ -149,11 +172,8 @@ static __u64 drain_rate(struct ctrl_state *st, const struct ctrl_signals *sig,
 		return rate;
 	/* Below CAP_TRUST of the rate, D may be a path going dark or
 	 * growing longer rather than its capacity: keep the last one. */
-	if (D >= rate * CAP_TRUST) {
-		st->cap_Bps = D;
-		st->cap_rate_Bps = rate < D ? D : rate > D * CAP_RATE_MOST ?
-			(__u64)(D * CAP_RATE_MOST) : rate;
-	}
+	if (D >= rate * CAP_TRUST)
+		cap_learn(st, D, rate);
 	f = f < DRAIN_FLOOR ? DRAIN_FLOOR : f > DRAIN_LEAST ? DRAIN_LEAST : f;
 	drain = (__u64)(D * f);
 	if (drain < rate * CUT_MIN)
@@ -163,11 +183,19 @@ static __u64 drain_rate(struct ctrl_state *st, const struct ctrl_signals *sig,
 }
 
 /* One interval's delivery is noisy by a few percent: the capacity grew
- * when CAP_GREW_FOR intervals in a row deliver beyond it. */
-static bool capacity_grew(struct ctrl_state *st, const struct dest_sample *s)
+ * when CAP_GREW_FOR intervals in a row deliver beyond it. Beyond it with
+ * a queue starting, the capacity was a little more than the last cut
+ * saw, and this is it: learn it, rather than search far past it. */
+static bool capacity_grew(struct ctrl_state *st, const struct ctrl_signals *sig,
+			  const struct dest_sample *s, __u64 rate)
 {
 	if (s->delivered_Bps <= st->cap_Bps * CAP_GREW) {
 		st->grew = 0;
+		return false;
+	}
+	if (sig->queue_p50_us > sig->target_us) {
+		st->grew = 0;
+		cap_learn(st, s->delivered_Bps, rate);
 		return false;
 	}
 	if (++st->grew < CAP_GREW_FOR)
@@ -195,12 +223,30 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 		st->clean = 0;
 		rate = (__u64)(rate * CAP_RETURN);
 		rate = rate < settle ? rate : settle;
-	} else if (st->cap_Bps && !capacity_grew(st, s)) {
+	} else if (st->cap_Bps && !capacity_grew(st, sig, s, rate)) {
 		st->clean = 0;
-		/* With a queue starting, wait for it to pass the target
-		 * or to vanish. */
-		if (sig->queue_us * 2 <= sig->target_us)
-			rate = (__u64)(rate * CAP_PROBE);
+		/* A queue starting: even the low percentile waits, and
+		 * half the samples wait past the target (the median alone
+		 * also rises with a busy receiver). Step back from the
+		 * probe before the queue grows, rather than cut once it
+		 * stands; but not below the settling rate, which the path
+		 * carried without one. */
+		if (sig->queue_us * 2 > sig->target_us && sig->queue_p50_us > sig->target_us) {
+			st->probes = 0;
+			rate = (__u64)(rate / (CAP_PROBE * CAP_PROBE));
+			rate = rate > settle ? rate : settle;
+		} else if (sig->queue_us * 2 <= sig->target_us) {
+			/* Faster while not even the median waits (the
+			 * capacity may have grown), or while below what the
+			 * path delivered in the last second with no queue at
+			 * all (a stall cut the rate, not the capacity). */
+			rate = (__u64)(rate * (CAP_PROBE + PROBE_STEP * st->probes));
+			if (sig->queue_p50_us * 4 <= sig->target_us ||
+			    (sig->queue_us * 4 <= sig->target_us && rate < ctrl_delivered_max(st)))
+				st->probes += st->probes < PROBE_STEPS_MOST;
+			else
+				st->probes = 0;
+		}
 	} else {
 		st->cap_Bps = st->cap_rate_Bps = 0;
 		g = st->clean > CLEAN_FOR_FAST ? GROW_FAST : GROW_BEYOND;
@@ -225,9 +271,7 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	 * stalled (a path that went dark and healed) resume, each with the
 	 * retransmission its timeout sent. Those timeouts and retransmits
 	 * are the recovery, not congestion. */
-	resuming = s->delivered_Bps > RESUME_JUMP *
-		   st->delivered[(st->delivered_next + CTRL_DELIVERED_WINDOW - 1) %
-				 CTRL_DELIVERED_WINDOW];
+	resuming = s->delivered_Bps > RESUME_JUMP * delivered_ago(st, 0);
 	ctrl_pressure_update(st, in, sig);
 	ctrl_delivered_push(st, s->delivered_Bps);
 	if (judge_last_cut(st, s)) {
@@ -324,7 +368,9 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 		reason = SLUICE_REASON_HOLD;
 	} else {
 		rate = grow(st, sig, s, rate);
-		reason = SLUICE_REASON_PROBE;
+		/* Stepping back from a queue that starts is a delay cut,
+		 * if a small one. */
+		reason = rate < st->rate_Bps ? SLUICE_REASON_DELAY : SLUICE_REASON_PROBE;
 	}
 
 	if (m < 1) {
