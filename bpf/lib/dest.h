@@ -48,6 +48,10 @@ static __always_inline void dest_apply_ctl(struct sluice_dest *d,
 	d->breaker = ovr ? ovr->breaker : SLUICE_BREAKER_CLOSED;
 	d->ladder = ovr ? ovr->ladder : 0;
 	d->probe_gap_ns = ovr ? ovr->probe_gap_ns : 0;
+	if (ovr)
+		__builtin_memcpy(d->class_pct, ovr->class_pct, sizeof(d->class_pct));
+	else
+		__builtin_memset(d->class_pct, 0, sizeof(d->class_pct));
 	d->ns_per_byte_q16 = sluice_ns_per_byte_q16(rate);
 	d->burst_ticks = sluice_bytes_to_ticks(burst, rate);
 	d->mark_ticks = sluice_bytes_to_ticks(mark, rate);

@@ -53,7 +53,12 @@ static __always_inline __u64 share_of(const struct sluice_config *cfg,
 	for (i = 0; i < SLUICE_CLASSES; i++)
 		if (s->class_busy_now[i] | s->class_busy_prev[i])
 			mask |= 1u << i;
-	permille = sluice_class_permille(cfg->class_share_pct, mask, d->ladder, cls);
+	/* The daemon's split by use, when it gave one: a class that uses
+	 * less than its share lends the rest to the classes that need it. */
+	if (d->class_pct[0] | d->class_pct[1] | d->class_pct[2] | d->class_pct[3])
+		permille = d->class_pct[cls] ? d->class_pct[cls] * 10 : SLUICE_CLASS_MIN_PERMILLE;
+	else
+		permille = sluice_class_permille(cfg->class_share_pct, mask, d->ladder, cls);
 	n = max3(s->class_busy_now[cls], s->class_busy_prev[cls], 1);
 	return d->rate_Bps * permille / 1000 / n;
 }

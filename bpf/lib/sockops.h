@@ -165,8 +165,11 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk
 		WRITE_ONCE(s->rtt_last_us, rtt_us);
 		if (b < SLUICE_RTT_BUCKETS)
 			__sync_fetch_and_add(&s->rtt_hist[b], 1);
-		if (acked > st->last_bytes_acked)
+		if (acked > st->last_bytes_acked) {
 			__sync_fetch_and_add(&s->bytes_acked, acked - st->last_bytes_acked);
+			__sync_fetch_and_add(&s->class_bytes_acked[st->cls & (SLUICE_CLASSES - 1)],
+					     acked - st->last_bytes_acked);
+		}
 		/* Applications may mark or set the DSCP of a connection at
 		 * any time (some only after connect()): look again once an
 		 * epoch while it still counts as default. */

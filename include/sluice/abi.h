@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define SLUICE_ABI_VERSION 1
+#define SLUICE_ABI_VERSION 2
 
 /* Map names: at most 15 characters, also used as pin file names. */
 #define SLUICE_MAP_CONFIG   "sluice_config"
@@ -131,6 +131,20 @@ enum sluice_reason {
 };
 
 /*
+ * Priority classes. Each destination's rate is shared among them: a class
+ * is guaranteed its share and borrows what other classes leave idle. Under
+ * pressure the degradation ladder takes borrowing and then guarantees
+ * away, scavenger first, so that critical traffic keeps flowing.
+ */
+enum sluice_class {
+	SLUICE_CLASS_CRITICAL = 0,
+	SLUICE_CLASS_DEFAULT = 1,
+	SLUICE_CLASS_SHEDDABLE = 2,
+	SLUICE_CLASS_SCAVENGER = 3,
+	SLUICE_CLASSES = 4,
+};
+
+/*
  * A per-destination override of the policy's control values, written by
  * the daemon's controller (and by an operator pinning one address). Never
  * evicted: it is a plain hash, bounded by the destination table size.
@@ -146,23 +160,12 @@ struct sluice_dest_ctl {
 	__u8 ladder;          /* degradation step, 0 = none */
 	__u64 probe_gap_ns;   /* breaker not closed: one new connect per gap */
 	__u32 reason;         /* enum sluice_reason of the last change */
-	__u32 pad;
+	/* Percent of the rate each class's connections pace at, from what
+	 * each class uses (a class that uses less than its share lends the
+	 * rest); all 0: by the shares alone (sluice/classes.h). */
+	__u8 class_pct[SLUICE_CLASSES];
 };
 _Static_assert(sizeof(struct sluice_dest_ctl) == 40, "sluice_dest_ctl layout");
-
-/*
- * Priority classes. Each destination's rate is shared among them: a class
- * is guaranteed its share and borrows what other classes leave idle. Under
- * pressure the degradation ladder takes borrowing and then guarantees
- * away, scavenger first, so that critical traffic keeps flowing.
- */
-enum sluice_class {
-	SLUICE_CLASS_CRITICAL = 0,
-	SLUICE_CLASS_DEFAULT = 1,
-	SLUICE_CLASS_SHEDDABLE = 2,
-	SLUICE_CLASS_SCAVENGER = 3,
-	SLUICE_CLASSES = 4,
-};
 
 /* What a packet or socket is classified by (sluice_classify keys). */
 enum sluice_classify_kind {
@@ -249,8 +252,10 @@ struct sluice_dest {
 	__u64 class_tat[SLUICE_CLASSES];
 	__u64 class_passed_bytes[SLUICE_CLASSES];
 	__u64 class_dropped_bytes[SLUICE_CLASSES];
+	__u8 class_pct[SLUICE_CLASSES]; /* from dest_ctl */
+	__u8 pad2[4];
 };
-_Static_assert(sizeof(struct sluice_dest) == 248, "sluice_dest layout");
+_Static_assert(sizeof(struct sluice_dest) == 256, "sluice_dest layout");
 
 #define SLUICE_BUSY_EPOCH_NS 100000000ULL /* 100 ms */
 
@@ -291,9 +296,10 @@ struct sluice_signals {
 	__u64 delivered_ce;    /* of them, echoed as CE-marked (ECN) */
 	__u64 rwnd_limited_us; /* time senders were limited by the receive window */
 	__u64 zero_wnd_acks;   /* ACKs that closed the receive window */
+	__u64 class_bytes_acked[SLUICE_CLASSES]; /* bytes_acked by class */
 	__u32 rtt_hist[SLUICE_RTT_BUCKETS];
 };
-_Static_assert(sizeof(struct sluice_signals) == 160 + SLUICE_RTT_BUCKETS * 4,
+_Static_assert(sizeof(struct sluice_signals) == 192 + SLUICE_RTT_BUCKETS * 4,
 	       "sluice_signals layout");
 
 enum sluice_event_kind {

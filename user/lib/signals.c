@@ -109,6 +109,9 @@ static void make_sample(struct dest_sample *s, const struct prev *p,
 	s->zero_wnd_acks = DELTA(zero_wnd_acks);
 	s->conns_active = cur->conns_active;
 	s->conns_busy = cur->busy_now > cur->busy_prev ? cur->busy_now : cur->busy_prev;
+	for (i = 0; i < SLUICE_CLASSES; i++)
+		if (cur->class_busy_now[i] | cur->class_busy_prev[i])
+			s->classes_busy |= 1u << i;
 	for (i = 0; i < SLUICE_RTT_BUCKETS; i++)
 		hist[i] = cur->rtt_hist[i] >= old->rtt_hist[i] ?
 			  cur->rtt_hist[i] - old->rtt_hist[i] : 0;
@@ -120,6 +123,10 @@ static void make_sample(struct dest_sample *s, const struct prev *p,
 	if (s->interval_ns)
 		s->delivered_Bps = (s->bytes_acked + s->delivered_pkts * segment_overhead(&s->addr)) *
 				   1000000000ULL / s->interval_ns;
+	/* Split the delivered rate as the acked bytes split, headers and all. */
+	for (i = 0; i < SLUICE_CLASSES && s->bytes_acked; i++)
+		s->class_delivered_Bps[i] = (__u64)((double)s->delivered_Bps *
+						    DELTA(class_bytes_acked[i]) / s->bytes_acked);
 	s->active = s->rtt_samples || s->connects || s->connect_fails || s->retrans ||
 		    s->rtos || s->conns_active;
 }

@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 
 #include "lib/addr.h"
+#include "lib/class_pacing.h"
 #include "lib/breaker.h"
 #include "lib/ctrl.h"
 #include "lib/log.h"
@@ -434,6 +435,9 @@ static void control_one(struct control *c, const struct dest_sample *s)
 	v.ladder = d->ladder;
 	v.probe_gap_ns = d->br.state != SLUICE_BREAKER_CLOSED ? BREAKER_PROBE_GAP_NS : 0;
 	v.reason = o.reason;
+	if (classes_on(c))
+		class_pacing_split(c->cfg.class_share_pct, d->ladder, s->classes_busy,
+				   s->class_delivered_Bps, o.rate_Bps, v.class_pct);
 	publish(c, d, &v);
 }
 
