@@ -127,6 +127,7 @@ enum sluice_reason {
 	SLUICE_REASON_PRESSURE,    /* ladder: pressure moved it */
 	SLUICE_REASON_LEASE,       /* the daemon's lease lapsed */
 	SLUICE_REASON_ALIVE,       /* breaker: a probe got through while open */
+	SLUICE_REASON_HEADROOM,    /* held below the path: critical traffic shares it */
 	SLUICE_REASON_MAX,
 };
 

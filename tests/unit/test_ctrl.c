@@ -539,9 +539,10 @@ static void probe_state(struct ctrl_state *st, struct sluice_policy *pol, double
 	st->rate_Bps = (__u64)rate;
 }
 
-/* One gradient interval that delivered `delivered` with these RTTs. */
-static double probe_step(struct ctrl_state *st, const struct sluice_policy *pol,
-			 double delivered, __u64 p10_us, __u64 p50_us)
+/* One gradient interval of these busy classes (bit per enum
+ * sluice_class) that delivered `delivered` with these RTTs. */
+static struct ctrl_output class_step(struct ctrl_state *st, const struct sluice_policy *pol,
+				     __u8 classes, double delivered, __u64 p10_us, __u64 p50_us)
 {
 	struct dest_sample s = clean_sample(p10_us);
 	struct ctrl_input in = { .s = &s, .pol = pol, .interval_ns = SIM_INTERVAL_NS,
@@ -550,9 +551,17 @@ static double probe_step(struct ctrl_state *st, const struct sluice_policy *pol,
 
 	s.rtt_p50_us = p50_us;
 	s.delivered_Bps = (__u64)delivered;
+	s.classes_busy = classes;
 	st->drained_ns = in.now_ns; /* no periodic drain in the middle */
 	controller_for(SLUICE_CTRL_GRADIENT)->step(st, &in, &o);
-	return (double)o.rate_Bps;
+	return o;
+}
+
+/* The same, for a destination without classes: the rate decided. */
+static double probe_step(struct ctrl_state *st, const struct sluice_policy *pol,
+			 double delivered, __u64 p10_us, __u64 p50_us)
+{
+	return (double)class_step(st, pol, 0, delivered, p10_us, p50_us).rate_Bps;
 }
 
 /*
@@ -644,6 +653,73 @@ static void test_gradient_capacity_beyond_with_a_queue_is_learned(void **state)
 	      100 * (double)st.cap_Bps / C);
 	CHECK(bad, rate >= 1.04 * C * 0.999, "rate %.1f%% once the capacity grew, want x1.04",
 	      100 * rate / C);
+	assert_int_equal(bad, 0);
+}
+
+/*
+ * Searching with no capacity known (the demand grew: a surge of new
+ * connections), the rate runs ahead of what is delivered. A queue
+ * starting while delivery stops growing is the path found: the capacity
+ * is learned and the rate comes back to what filled it. With no queue,
+ * the search goes on.
+ */
+static void test_gradient_search_stops_where_a_queue_starts(void **state)
+{
+	const double C = MBIT(100);
+	struct sluice_policy pol;
+	struct ctrl_state st;
+	double rate;
+	int bad = 0;
+
+	probe_state(&st, &pol, C, 1.6 * C);
+	st.cap_Bps = st.cap_rate_Bps = 0;
+	ctrl_delivered_push(&st, (__u64)C);
+	rate = probe_step(&st, &pol, C, BASE_US, BASE_US + 2 * TARGET_US);
+	tap_note("searching at 160%%, a queue starting: rate to %.1f%%, capacity %.1f%%",
+		 100 * rate / C, 100 * (double)st.cap_Bps / C);
+	CHECK(bad, st.cap_Bps == (__u64)C, "capacity %.1f%%, want the 100%% delivered",
+	      100 * (double)st.cap_Bps / C);
+	CHECK(bad, rate <= 1.031 * C, "rate %.1f%%, want at most 103%%", 100 * rate / C);
+
+	probe_state(&st, &pol, C, 1.6 * C);
+	st.cap_Bps = st.cap_rate_Bps = 0;
+	ctrl_delivered_push(&st, (__u64)C);
+	rate = probe_step(&st, &pol, C, BASE_US, BASE_US);
+	CHECK(bad, rate > 1.6 * C, "no queue, yet the search stopped at %.1f%%", 100 * rate / C);
+	assert_int_equal(bad, 0);
+}
+
+/*
+ * Critical traffic beside sheddable: the rate stays 10% below the one that
+ * filled the path, so that the bottleneck's shared queue stays empty, and
+ * says why. Without critical traffic, or with critical traffic alone, the
+ * law probes as ever.
+ */
+static void test_gradient_headroom_while_critical_shares(void **state)
+{
+	const __u8 crit = 1u << SLUICE_CLASS_CRITICAL, shed = 1u << SLUICE_CLASS_SHEDDABLE,
+		   def = 1u << SLUICE_CLASS_DEFAULT;
+	const double C = MBIT(100);
+	struct sluice_policy pol;
+	struct ctrl_output o;
+	struct ctrl_state st;
+	int bad = 0;
+
+	probe_state(&st, &pol, C, C);
+	o = class_step(&st, &pol, crit | shed, C, BASE_US, BASE_US);
+	CHECK(bad, o.rate_Bps <= 0.9 * C + 1, "critical beside sheddable: rate %.1f%%",
+	      100 * o.rate_Bps / C);
+	CHECK(bad, o.reason == SLUICE_REASON_HEADROOM, "reason %u, want headroom (%u)", o.reason,
+	      SLUICE_REASON_HEADROOM);
+
+	probe_state(&st, &pol, C, C);
+	o = class_step(&st, &pol, crit, C, BASE_US, BASE_US);
+	CHECK(bad, o.rate_Bps > C, "critical alone: rate %.1f%%, want a probe past 100%%",
+	      100 * o.rate_Bps / C);
+	probe_state(&st, &pol, C, C);
+	o = class_step(&st, &pol, def | shed, C, BASE_US, BASE_US);
+	CHECK(bad, o.rate_Bps > C, "no critical traffic: rate %.1f%%, want a probe past 100%%",
+	      100 * o.rate_Bps / C);
 	assert_int_equal(bad, 0);
 }
 
@@ -1000,6 +1076,8 @@ int main(void)
 		cmocka_unit_test(test_gradient_probe_steps_back_from_a_starting_queue),
 		cmocka_unit_test(test_gradient_probe_speeds_up_while_clean),
 		cmocka_unit_test(test_gradient_capacity_beyond_with_a_queue_is_learned),
+		cmocka_unit_test(test_gradient_search_stops_where_a_queue_starts),
+		cmocka_unit_test(test_gradient_headroom_while_critical_shares),
 		cmocka_unit_test(test_random_loss_1pct_no_opening_no_cut),
 		cmocka_unit_test(test_gradient_rwnd_stall_cuts_within_1s),
 		cmocka_unit_test(test_gradient_ecn_cuts),

@@ -31,8 +31,11 @@
  *                                  without (two intervals in a row):
  *                                  the capacity grew, C and F are
  *                                  forgotten, x 1.04, then x 1.1 after
- *                                  two clean intervals,
+ *                                  two clean intervals, until a queue
+ *                                  starts while delivery stops growing,
  *     never above twice the best recent delivered rate.
+ *   While critical traffic shares the destination with a lower class, the
+ *   rate stays at most 0.9 F: the bottleneck's queue is theirs in common.
  *   A destination using less than half its rate is kept within twice
  *   what it delivers, or 0.97 F if that is more.
  *
@@ -81,6 +84,8 @@
 #define RESUME_JUMP      10   /* delivery this many times the last: resuming */
 #define GROW_BEYOND      1.04 /* beyond it, with no queue, first */
 #define GROW_FAST        1.1  /* ... then, after CLEAN_FOR_FAST clean intervals */
+#define SEARCH_STILL_GROWING 1.05 /* delivery this much above the last interval's */
+#define HEADROOM         0.9  /* of the filling rate, while classes compete */
 #define DELAY_SPACING    3    /* delay cuts at most every 3 intervals */
 #define DRAIN_EVERY_NS   10000000000ULL /* see the path without a queue... */
 #define DRAIN_FIRST_NS   1000000000ULL  /* ... first a second after starting */
@@ -248,6 +253,16 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 				st->probes = 0;
 		}
 	} else {
+		/* Searching, past a capacity that grew or none known yet: a
+		 * queue starting while delivery stops growing is the path
+		 * found. The median is the signal here, as the clamp's
+		 * smallest windows leave the queue empty now and then. */
+		if (sig->queue_p50_us > sig->target_us &&
+		    s->delivered_Bps < delivered_ago(st, 1) * SEARCH_STILL_GROWING) {
+			cap_learn(st, s->delivered_Bps, rate);
+			st->probes = 0;
+			return rate < st->cap_rate_Bps ? rate : st->cap_rate_Bps;
+		}
 		st->cap_Bps = st->cap_rate_Bps = 0;
 		g = st->clean > CLEAN_FOR_FAST ? GROW_FAST : GROW_BEYOND;
 		rate = (__u64)(rate * g);
@@ -255,6 +270,20 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 	if (rate > most)
 		rate = most > st->rate_Bps ? most : st->rate_Bps;
 	return rate;
+}
+
+/*
+ * Critical traffic beside traffic of a lower class. The bottleneck's queue
+ * is one FIFO for every class: however short the law keeps it, critical
+ * packets wait in it behind sheddable ones. So while they compete the
+ * destination keeps HEADROOM below the rate that filled the path, and the
+ * queue stays empty; the lower classes give up the difference.
+ */
+static bool classes_compete(const struct dest_sample *s)
+{
+	__u8 critical = 1u << SLUICE_CLASS_CRITICAL;
+
+	return (s->classes_busy & critical) && (s->classes_busy & ~critical);
 }
 
 static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
@@ -394,6 +423,10 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 			       (__u64)(s->delivered_Bps * ECN_FLOOR) : st->rate_Bps;
 	} else if (reason != SLUICE_REASON_PROBE) {
 		st->clean = 0;
+	}
+	if (classes_compete(s) && st->cap_rate_Bps && rate > st->cap_rate_Bps * HEADROOM) {
+		rate = (__u64)(st->cap_rate_Bps * HEADROOM);
+		reason = SLUICE_REASON_HEADROOM;
 	}
 	/* Bound first: the bound may change the reason (FLOOR, CEILING),
 	 * and function arguments are evaluated in no set order. */

@@ -30,6 +30,8 @@ static const struct {
 	[SLUICE_REASON_CAP] = { "cap", "breaker: a third of the policy's destinations are open" },
 	[SLUICE_REASON_PRESSURE] = { "pressure", "ladder: moved by pressure" },
 	[SLUICE_REASON_LEASE] = { "lease", "the daemon's lease lapsed" },
+	[SLUICE_REASON_HEADROOM] = { "headroom",
+				     "held below the path's capacity: critical traffic shares it" },
 };
 
 const char *reason_name(__u32 reason)
