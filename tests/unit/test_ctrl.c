@@ -724,6 +724,43 @@ static void test_gradient_headroom_while_critical_shares(void **state)
 }
 
 /*
+ * The periodic drain halves the rate, but critical traffic keeps what it
+ * used and a quarter more through it; a drain still drains.
+ */
+static void test_gradient_drain_keeps_critical_traffic(void **state)
+{
+	const double C = MBIT(100);
+	struct sluice_policy pol;
+	struct ctrl_state st;
+	struct dest_sample s;
+	struct ctrl_input in = { .s = &s, .pol = &pol, .interval_ns = SIM_INTERVAL_NS,
+				 .now_ns = 1000 * SIM_INTERVAL_NS };
+	struct ctrl_output o = {};
+	double crit[] = { 0, 0.3, 0.6, 0.95 }, want;
+	int bad = 0, i;
+
+	for (i = 0; i < 4; i++) {
+		probe_state(&st, &pol, C, C);
+		s = clean_sample(BASE_US);
+		s.delivered_Bps = (__u64)C;
+		s.classes_busy = (1u << SLUICE_CLASS_CRITICAL) | (1u << SLUICE_CLASS_SHEDDABLE);
+		s.class_delivered_Bps[SLUICE_CLASS_CRITICAL] = (__u64)(crit[i] * C);
+		ctrl_delivered_push(&st, (__u64)C); /* delivering before: not resuming */
+		st.drained_ns = in.now_ns - 20 * 1000000000ULL; /* a drain is due */
+		controller_for(SLUICE_CTRL_GRADIENT)->step(&st, &in, &o);
+		want = crit[i] * 1.25 > 0.5 ? crit[i] * 1.25 : 0.5;
+		want = want < 0.8 ? want : 0.8;
+		tap_note("critical at %.0f%%: drain to %.1f%%", 100 * crit[i],
+			 100 * o.rate_Bps / C);
+		CHECK(bad, st.draining, "no drain started with critical at %.0f%%", 100 * crit[i]);
+		CHECK(bad, fabs(o.rate_Bps / C - want) < 0.005,
+		      "critical at %.0f%%: drain to %.1f%%, want %.1f%%", 100 * crit[i],
+		      100 * o.rate_Bps / C, 100 * want);
+	}
+	assert_int_equal(bad, 0);
+}
+
+/*
  * A timeout drives the raw pressure to 1: the smoothed pressure must get
  * most of the way in a few intervals, and take several times as long to
  * come back down once the signals are clean.
@@ -1078,6 +1115,7 @@ int main(void)
 		cmocka_unit_test(test_gradient_capacity_beyond_with_a_queue_is_learned),
 		cmocka_unit_test(test_gradient_search_stops_where_a_queue_starts),
 		cmocka_unit_test(test_gradient_headroom_while_critical_shares),
+		cmocka_unit_test(test_gradient_drain_keeps_critical_traffic),
 		cmocka_unit_test(test_random_loss_1pct_no_opening_no_cut),
 		cmocka_unit_test(test_gradient_rwnd_stall_cuts_within_1s),
 		cmocka_unit_test(test_gradient_ecn_cuts),

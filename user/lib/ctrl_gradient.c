@@ -43,9 +43,11 @@
  * the one before did are connections resuming, not congestion.
  *
  * Every 10 s (first 1 s after starting or resuming) the rate drops to
- * half the delivered rate for two intervals, and the RTT seen then becomes
- * the base: the base only falls on its own, so one learned over a queue that
- * already stood would otherwise stay wrong for good.
+ * half the delivered rate (but not below what critical traffic uses and a
+ * quarter more, up to 80% of the delivered rate) for two intervals, and
+ * the RTT seen then becomes the base: the base only falls on its own, so
+ * one learned over a queue that already stood would otherwise stay wrong
+ * for good.
  *
  * A delay cut is judged one interval later: if the RTT did not fall but the
  * delivered rate did, the queue was not ours (a longer path, a slower
@@ -91,6 +93,8 @@
 #define DRAIN_FIRST_NS   1000000000ULL  /* ... first a second after starting */
 #define DRAIN_INTERVALS  2    /* at half the delivered rate: 100 ms of queue */
 #define DRAIN_GAIN       0.5
+#define DRAIN_KEEP_CRITICAL 1.25 /* critical traffic keeps this much of its use */
+#define DRAIN_MOST       0.8  /* ... but a drain still drains */
 
 /* What the interval `ago` intervals before the last one pushed delivered. */
 static __u64 delivered_ago(const struct ctrl_state *st, __u32 ago)
@@ -286,6 +290,21 @@ static bool classes_compete(const struct dest_sample *s)
 	return (s->classes_busy & critical) && (s->classes_busy & ~critical);
 }
 
+/*
+ * The rate a drain sends at: half what the destination delivered, which
+ * empties a queue of 100 ms within the drain's two intervals. Critical
+ * traffic keeps what it used, and a quarter more, through it: the queue
+ * empties as long as the other classes give way, if more slowly.
+ */
+static __u64 drain_to(const struct dest_sample *s)
+{
+	double D = (double)s->delivered_Bps, keep;
+
+	keep = (double)s->class_delivered_Bps[SLUICE_CLASS_CRITICAL] * DRAIN_KEEP_CRITICAL;
+	keep = keep < D * DRAIN_MOST ? keep : D * DRAIN_MOST;
+	return (__u64)(D * DRAIN_GAIN > keep ? D * DRAIN_GAIN : keep);
+}
+
 static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 			  struct ctrl_output *out)
 {
@@ -334,7 +353,7 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 		st->draining = DRAIN_INTERVALS;
 		st->drain_from_Bps = rate;
 		st->judging = false;
-		rate = (__u64)(s->delivered_Bps * DRAIN_GAIN);
+		rate = drain_to(s);
 		rate = ctrl_bound(in->pol, rate, &reason);
 		ctrl_finish(st, in, out, rate, reason);
 		return;
