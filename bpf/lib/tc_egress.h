@@ -57,6 +57,23 @@ static __always_inline int dest_verdict(struct sluice_dest *d, const struct pkt 
 }
 
 /*
+ * A class's guarantee, in percent of the destination's rate: the part the
+ * daemon paces it at when it gave one (its share among the busy classes,
+ * and what idle ones lend it), else its configured share. Pacing and the
+ * guarantee then agree: a critical class paced at 60% of the rate is not
+ * held to a guarantee of 40% (its share among all four classes) while
+ * bulk traffic fills the destination's bucket.
+ */
+static __always_inline __u8 class_guarantee(const struct sluice_config *cfg,
+					    const struct sluice_dest *d, __u8 cls)
+{
+	cls &= SLUICE_CLASSES - 1;
+	if (d->class_pct[0] | d->class_pct[1] | d->class_pct[2] | d->class_pct[3])
+		return d->class_pct[cls];
+	return cfg->class_share_pct[cls];
+}
+
+/*
  * With classes: first the class's guaranteed share (its own bucket at
  * share x rate, charged to the destination's bucket too, so borrowers see
  * the room it took), then borrowing from the destination's bucket, as far
@@ -141,7 +158,7 @@ static __always_inline int tc_egress(struct __sk_buff *skb)
 	if (cfg && cfg->classify_kinds | cfg->class_share_pct[0] | cfg->class_share_pct[1] |
 		   cfg->class_share_pct[2] | cfg->class_share_pct[3]) {
 		cls = classify(cfg->classify_kinds, bpf_skb_cgroup_id(skb), skb->mark, p.dscp);
-		share = cfg->class_share_pct[cls & (SLUICE_CLASSES - 1)];
+		share = class_guarantee(cfg, d, cls);
 		v = class_verdict(d, &p, cls, share, cost, now);
 		count_class(d, cls, v, wire);
 	} else {

@@ -69,6 +69,16 @@ def sockperf_p99_ms(h, seconds):
     return float(m.group(1)) / 1000 if m else None
 
 
+def start_with_classes(h, tmp_path, classes):
+    """sluiced with the default adaptive policy for the server and these
+    [class] sections, from a config file."""
+    conf = tmp_path / "sluice.conf"
+    conf.write_text(
+        f"[sluice]\ninterface = {h.lab.env['IF_C']}\ncgroup = {h.cgroup}\n\n"
+        f"[policy server]\nprefix = {h.lab.server_ip}/32\nmax = 1gbit\n\n" + classes)
+    h.start_daemon(config=conf)
+
+
 def test_sixteen_flows_keep_latency_short_and_link_busy(congested):
     h = congested
     h.ctl("policy", "add", f"{h.lab.server_ip}/32", "max", "1gbit")
@@ -194,12 +204,7 @@ def test_open_breaker_lets_critical_connects_through(requirements, tmp_path):
     h = sluice_lab.Harness(tmp_path)
     try:
         h.up()
-        conf = tmp_path / "sluice.conf"
-        conf.write_text(
-            f"[sluice]\ninterface = {h.lab.env['IF_C']}\ncgroup = {h.cgroup}\n\n"
-            f"[policy server]\nprefix = {h.lab.server_ip}/32\nmax = 1gbit\n\n"
-            "[class critical]\nmark = 7\n")
-        h.start_daemon(config=conf)
+        start_with_classes(h, tmp_path, "[class critical]\nmark = 7\n")
         code = (
             "import socket, time\n"
             "end = time.monotonic() + 6\n"
@@ -240,12 +245,8 @@ def test_critical_beside_bulk_keeps_its_rate_and_the_link_busy(requirements, tmp
     h.lab.bottleneck = f"{BOTTLENECK_MBPS}mbit"
     try:
         h.up()
-        conf = tmp_path / "sluice.conf"
-        conf.write_text(
-            f"[sluice]\ninterface = {h.lab.env['IF_C']}\ncgroup = {h.cgroup}\n\n"
-            f"[policy server]\nprefix = {h.lab.server_ip}/32\nmax = 1gbit\n\n"
-            "[class critical]\ndscp = 46\n\n[class sheddable]\ndscp = 10\n")
-        h.start_daemon(config=conf)
+        start_with_classes(h, tmp_path,
+                           "[class critical]\ndscp = 46\n\n[class sheddable]\ndscp = 10\n")
         h.iperf_server()
         h.iperf_server(port=sluice_lab.IPERF_PORT + 1)
         critical = h.spawn_client("iperf3", "-c", h.lab.server_ip, "-p", str(sluice_lab.IPERF_PORT),

@@ -599,6 +599,35 @@ static void test_critical_borrows_at_top_step(void **state)
 }
 
 /*
+ * With the daemon's split by use (class_pct), a class's guarantee is the
+ * part it is paced at, not its configured share: critical paced at 70%
+ * passes 7 frames although default filled the destination's bucket
+ * (with its configured 40%, 4 would); a class given no part has no
+ * guarantee and only borrows.
+ */
+static void test_guarantee_follows_the_split_by_use(void **state)
+{
+	struct sluice_dest_ctl ovr = ladder_override(0);
+	struct fx *f = classes_fx(state);
+	struct sluice_dest d;
+
+	ovr.class_pct[SLUICE_CLASS_CRITICAL] = 70;
+	ovr.class_pct[SLUICE_CLASS_SHEDDABLE] = 30;
+	put_policy(f, "10.0.0.0/8", 1, RATE, BIG_BURST, BIG_BURST, SLUICE_MODE_ENFORCE);
+	put_override(f, "10.0.11.1", &ovr);
+	set_ctl_gen(f, 2);
+
+	/* default: no part of its own, 10 frames borrowed, then no room */
+	assert_int_equal(send_class(f, "10.0.11.1", SLUICE_CLASS_DEFAULT, 11), FULL_FRAMES);
+	/* critical: 7 frames on its 70%, the eighth would have to borrow */
+	assert_int_equal(send_class(f, "10.0.11.1", SLUICE_CLASS_CRITICAL, 8), 7);
+	d = dest_of(f, "10.0.11.1");
+	assert_class_bytes(&d,
+			   (const __u64[SLUICE_CLASSES]){ 7 * V4_LEN, 10 * V4_LEN, 0, 0 },
+			   (const __u64[SLUICE_CLASSES]){ V4_LEN, V4_LEN, 0, 0 });
+}
+
+/*
  * A destination takes a new step when ctl_gen moves, not before: the
  * entry caches its ladder with the rest of its control values.
  */
@@ -677,6 +706,7 @@ int main(void)
 		T(test_rate_zero_drops_every_class),
 		T(test_ladder_steps),
 		T(test_critical_borrows_at_top_step),
+		T(test_guarantee_follows_the_split_by_use),
 		T(test_ladder_follows_ctl_gen),
 		T(test_monitor_mode_counts_never_drops),
 	};

@@ -7,15 +7,16 @@
  * uses little of its share (critical RPCs beside a bulk transfer) would
  * then hold the rest idle: the other classes' connections pace at their
  * own shares, and the link stays part empty. So each interval the daemon
- * works out a split by use, and the datapath paces by it:
- *   - every busy class keeps at least its share (it may grow into it at
- *     once: the bucket still guarantees it);
+ * works out a split by use; the datapath paces by it, and at TC
+ * guarantees each class its part of it:
+ *   - every busy class keeps at least its share (it may grow back into
+ *     it at once);
  *   - a class using less than its share, with room to grow by a quarter,
  *     lends the rest;
  *   - the classes using all of their share, and allowed to borrow at the
  *     ladder's step, split what is lent by their shares.
  * The split can add up to more than the rate while a lender grows back
- * into its share; the destination's bucket holds the total meanwhile.
+ * into its share, until the next interval's split.
  */
 #ifndef SLUICE_CLASS_PACING_H
 #define SLUICE_CLASS_PACING_H
