@@ -57,6 +57,8 @@ struct ctrl_state {
 	 * rate that filled it. 0 = none. */
 	__u64 cap_Bps;
 	__u64 cap_rate_Bps;
+	__u32 cap_age;             /* intervals since the path last showed them */
+	__u32 queued;              /* search intervals in a row meeting a queue */
 	__u32 grew;                /* intervals in a row delivering beyond it */
 	__u32 probes;              /* probes in a row with no queue at all */
 	/* Draining now and then, to see the path without a queue. */

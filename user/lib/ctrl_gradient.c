@@ -32,10 +32,12 @@
  *                                  the capacity grew, C and F are
  *                                  forgotten, x 1.04, then x 1.1 after
  *                                  two clean intervals, until a queue
- *                                  starts while delivery stops growing,
+ *                                  starts while delivery stops growing
+ *                                  (two intervals in a row),
  *     never above twice the best recent delivered rate.
  *   While critical traffic shares the destination with a lower class, the
- *   rate stays at most 0.9 F: the bottleneck's queue is theirs in common.
+ *   rate stays at most 0.9 F (for 10 s after the path last showed F): the
+ *   bottleneck's queue is theirs in common.
  *   A destination using less than half its rate is kept within twice
  *   what it delivers, or 0.97 F if that is more.
  *
@@ -55,6 +57,8 @@
  * accepts the new latency, so a latency rise with no capacity change
  * cannot walk the rate down.
  */
+#include <stdint.h>
+
 #include "lib/ctrl.h"
 
 #define CUT_MIN          0.5  /* loss and timeouts */
@@ -87,7 +91,9 @@
 #define GROW_BEYOND      1.04 /* beyond it, with no queue, first */
 #define GROW_FAST        1.1  /* ... then, after CLEAN_FOR_FAST clean intervals */
 #define SEARCH_STILL_GROWING 1.05 /* delivery this much above the last interval's */
+#define SEARCH_QUEUED_FOR 2   /* intervals in a row, before the search ends */
 #define HEADROOM         0.9  /* of the filling rate, while classes compete */
+#define HEADROOM_TRUST   100  /* intervals: a filling rate older is measured anew */
 #define DELAY_SPACING    3    /* delay cuts at most every 3 intervals */
 #define DRAIN_EVERY_NS   10000000000ULL /* see the path without a queue... */
 #define DRAIN_FIRST_NS   1000000000ULL  /* ... first a second after starting */
@@ -149,6 +155,7 @@ static double delay_factor(const struct ctrl_signals *sig)
 /* The path delivered D while a queue stood, at this rate. */
 static void cap_learn(struct ctrl_state *st, __u64 D, __u64 rate)
 {
+	st->cap_age = 0;
 	st->cap_Bps = D;
 	st->cap_rate_Bps = rate < D ? D : rate > D * CAP_RATE_MOST ?
 		(__u64)(D * CAP_RATE_MOST) : rate;
@@ -241,6 +248,11 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 		 * stands; but not below the settling rate, which the path
 		 * carried without one. */
 		if (sig->queue_us * 2 > sig->target_us && sig->queue_p50_us > sig->target_us) {
+			/* The path is full at this rate: that is its
+			 * capacity, seen again. */
+			cap_learn(st, s->delivered_Bps > st->cap_Bps ? s->delivered_Bps : st->cap_Bps,
+				  rate);
+			settle = (__u64)(st->cap_rate_Bps * CAP_SETTLE);
 			st->probes = 0;
 			rate = (__u64)(rate / (CAP_PROBE * CAP_PROBE));
 			rate = rate > settle ? rate : settle;
@@ -263,10 +275,17 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 		 * smallest windows leave the queue empty now and then. */
 		if (sig->queue_p50_us > sig->target_us &&
 		    s->delivered_Bps < delivered_ago(st, 1) * SEARCH_STILL_GROWING) {
-			cap_learn(st, s->delivered_Bps, rate);
+			/* Two intervals in a row: one can be a receiver's
+			 * hiccup. The capacity is the best recent delivery,
+			 * not this interval's, which may have dipped. */
+			if (++st->queued < SEARCH_QUEUED_FOR)
+				return rate;
+			st->queued = 0;
+			cap_learn(st, ctrl_delivered_max(st), rate);
 			st->probes = 0;
 			return rate < st->cap_rate_Bps ? rate : st->cap_rate_Bps;
 		}
+		st->queued = 0;
 		st->cap_Bps = st->cap_rate_Bps = 0;
 		g = st->clean > CLEAN_FOR_FAST ? GROW_FAST : GROW_BEYOND;
 		rate = (__u64)(rate * g);
@@ -281,7 +300,10 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
  * is one FIFO for every class: however short the law keeps it, critical
  * packets wait in it behind sheddable ones. So while they compete the
  * destination keeps HEADROOM below the rate that filled the path, and the
- * queue stays empty; the lower classes give up the difference.
+ * queue stays empty; the lower classes give up the difference. Below the
+ * path the law cannot see it grow, so a filling rate is trusted for
+ * HEADROOM_TRUST intervals: then the law probes up to the path again, and
+ * the queue it meets gives the next one.
  */
 static bool classes_compete(const struct dest_sample *s)
 {
@@ -322,6 +344,7 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	resuming = s->delivered_Bps > RESUME_JUMP * delivered_ago(st, 0);
 	ctrl_pressure_update(st, in, sig);
 	ctrl_delivered_push(st, s->delivered_Bps);
+	st->cap_age += st->cap_age < UINT32_MAX;
 	if (judge_last_cut(st, s)) {
 		rate = st->rate_Bps;
 		ctrl_pressure_update(st, in, sig); /* against the new base */
@@ -443,7 +466,8 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	} else if (reason != SLUICE_REASON_PROBE) {
 		st->clean = 0;
 	}
-	if (classes_compete(s) && st->cap_rate_Bps && rate > st->cap_rate_Bps * HEADROOM) {
+	if (classes_compete(s) && st->cap_rate_Bps && st->cap_age < HEADROOM_TRUST &&
+	    rate > st->cap_rate_Bps * HEADROOM) {
 		rate = (__u64)(st->cap_rate_Bps * HEADROOM);
 		reason = SLUICE_REASON_HEADROOM;
 	}
