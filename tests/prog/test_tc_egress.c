@@ -19,188 +19,20 @@
  * connections. Here only their verifier cost is recorded, as for every
  * program in the object.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
-#include <unistd.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
 
-#include "sluice.skel.h"
-#include "sluice/abi.h"
-#include "sluice/bucket.h"
-#include "lib/addr.h"
-#include "pkt.h"
+#include "fixture.h"
 
-#define TC_PASS (-1) /* TC_ACT_UNSPEC: pass, and let later filters run */
-#define TC_DROP 2    /* TC_ACT_SHOT */
-
-#define RATE        SLUICE_RATE_MIN_BPS /* 1kbit */
-#define NS_PER_BYTE (SLUICE_NSEC_PER_SEC / RATE)
-#define TICKS_PER_BYTE (NS_PER_BYTE << SLUICE_TICK_SHIFT) /* bucket time runs in 1/16 ns */
-#define BIG_BURST   1000000 /* never reached in a test */
 #define INSNS_LIMIT 100000
-
-/* The frames most tests send: 400 bytes of TCP payload. */
-#define V4_LEN 454
-#define V6_LEN 474
-
-struct fx {
-	struct sluice_bpf *skel;
-	int load_err;
-	int prog, config, policy, dest, dest_ctl, stats;
-	int ncpus;
-};
-
-struct run_out {
-	int ret;
-	__u32 len;
-	__u8 data[PKT_MAX];
-};
-
-/* --- fixture ------------------------------------------------------------- */
-
-/* libbpf's messages from the last load, shown only when it fails. */
-static char load_log[16384];
-static size_t load_log_len;
-
-static int log_libbpf(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	int n;
-
-	if (level == LIBBPF_DEBUG || load_log_len >= sizeof(load_log) - 1)
-		return 0;
-	n = vsnprintf(load_log + load_log_len, sizeof(load_log) - load_log_len, fmt, ap);
-	if (n > 0)
-		load_log_len += (size_t)n;
-	if (load_log_len >= sizeof(load_log))
-		load_log_len = sizeof(load_log) - 1;
-	return 0;
-}
-
-static void show_load_log(void)
-{
-	char *line, *save = NULL;
-
-	for (line = strtok_r(load_log, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		print_message("# %s\n", line);
-}
-
-static int fx_setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof(*f));
-
-	if (!f)
-		return -1;
-	*state = f;
-	if (geteuid() != 0) {
-		f->load_err = -EPERM;
-		return 0;
-	}
-	load_log_len = 0;
-	load_log[0] = '\0';
-	libbpf_set_print(log_libbpf);
-	f->skel = sluice_bpf__open_and_load();
-	if (!f->skel) {
-		f->load_err = -errno;
-		return 0;
-	}
-	f->prog = bpf_program__fd(f->skel->progs.sluice_tc_egress);
-	f->config = bpf_map__fd(f->skel->maps.sluice_config);
-	f->policy = bpf_map__fd(f->skel->maps.sluice_policy);
-	f->dest = bpf_map__fd(f->skel->maps.sluice_dest);
-	f->dest_ctl = bpf_map__fd(f->skel->maps.sluice_dest_ctl);
-	f->stats = bpf_map__fd(f->skel->maps.sluice_stats);
-	f->ncpus = libbpf_num_possible_cpus();
-	return 0;
-}
-
-static int fx_teardown(void **state)
-{
-	struct fx *f = *state;
-
-	sluice_bpf__destroy(f->skel);
-	free(f);
-	return 0;
-}
-
-/* The loaded fixture; skips when this process may not load BPF. */
-static struct fx *fx_get(void **state)
-{
-	struct fx *f = *state;
-
-	if (f->load_err == -EPERM || f->load_err == -EACCES) {
-		print_message("# SKIP loading sluice.bpf.o needs root with CAP_BPF and "
-			      "CAP_NET_ADMIN: %s\n", strerror(-f->load_err));
-		skip();
-	}
-	if (!f->skel) {
-		show_load_log();
-		fail_msg("loading sluice.bpf.o failed: %s", strerror(-f->load_err));
-	}
-	assert_true(f->ncpus > 0);
-	return f;
-}
 
 /* --- maps ---------------------------------------------------------------- */
 
 /* lease_expires_ns: CLOCK_MONOTONIC, the clock of bpf_ktime_get_ns; 0 = none. */
 static void set_config(struct fx *f, __u64 gen, __u64 lease_expires_ns)
 {
-	struct sluice_config c = {
-		.abi_version = SLUICE_ABI_VERSION,
-		.ctl_gen = gen,
-		.lease_expires_ns = lease_expires_ns,
-	};
-	__u32 zero = 0;
-
-	assert_int_equal(bpf_map_update_elem(f->config, &zero, &c, BPF_ANY), 0);
-}
-
-static void set_ctl_gen(struct fx *f, __u64 gen)
-{
-	set_config(f, gen, 0);
-}
-
-static struct sluice_lpm_key key_of(const char *prefix)
-{
-	struct sluice_lpm_key k;
-
-	if (parse_prefix(prefix, &k))
-		fail_msg("bad prefix in test: %s", prefix);
-	return k;
-}
-
-static struct sluice_addr addr_of(const char *s)
-{
-	struct sluice_addr a;
-
-	if (parse_addr(s, &a))
-		fail_msg("bad address in test: %s", s);
-	return a;
-}
-
-static void put_policy(struct fx *f, const char *prefix, __u32 id, __u64 rate,
-		       __u32 burst, __u32 mark, __u16 mode)
-{
-	struct sluice_lpm_key k = key_of(prefix);
-	struct sluice_policy p = {
-		.rate_Bps = rate,
-		.burst_bytes = burst,
-		.mark_thresh = mark,
-		.id = id,
-		.mode = mode,
-	};
-
-	assert_int_equal(bpf_map_update_elem(f->policy, &k, &p, BPF_ANY), 0);
+	f->cfg.ctl_gen = gen;
+	f->cfg.lease_expires_ns = lease_expires_ns;
+	fx_write_config(f);
 }
 
 static void put_policy_fail_mode(struct fx *f, const char *prefix, __u32 id, __u64 rate,
@@ -226,16 +58,6 @@ static void del_policy(struct fx *f, const char *prefix)
 	assert_int_equal(bpf_map_delete_elem(f->policy, &k), 0);
 }
 
-static struct sluice_dest dest_of(struct fx *f, const char *addr)
-{
-	struct sluice_addr a = addr_of(addr);
-	struct sluice_dest d;
-
-	if (bpf_map_lookup_elem(f->dest, &a, &d))
-		fail_msg("no sluice_dest entry for %s", addr);
-	return d;
-}
-
 static int dest_count(struct fx *f)
 {
 	struct sluice_addr key, next;
@@ -250,54 +72,7 @@ static int dest_count(struct fx *f)
 	return n;
 }
 
-static __u64 stat_of(struct fx *f, __u32 idx)
-{
-	__u64 *v = calloc(f->ncpus, sizeof(*v)), sum = 0;
-	int i;
-
-	assert_non_null(v);
-	assert_int_equal(bpf_map_lookup_elem(f->stats, &idx, v), 0);
-	for (i = 0; i < f->ncpus; i++)
-		sum += v[i];
-	free(v);
-	return sum;
-}
-
 /* --- frames -------------------------------------------------------------- */
-
-static void mk(struct pkt_buf *b, const struct pkt_spec *s)
-{
-	assert_true(pkt_build(b, s));
-}
-
-static void run_ctx(struct fx *f, const struct pkt_buf *b, const struct __sk_buff *ctx,
-		    struct run_out *o)
-{
-	struct bpf_test_run_opts opts = { .sz = sizeof(opts), .repeat = 1 };
-	struct __sk_buff c;
-	int err;
-
-	memset(o, 0, sizeof(*o));
-	opts.data_in = b->data;
-	opts.data_size_in = b->len;
-	opts.data_out = o->data;
-	opts.data_size_out = sizeof(o->data);
-	if (ctx) {
-		c = *ctx;
-		opts.ctx_in = &c;
-		opts.ctx_size_in = sizeof(c);
-	}
-	err = bpf_prog_test_run_opts(f->prog, &opts);
-	if (err)
-		fail_msg("BPF_PROG_TEST_RUN: %s", strerror(-err));
-	o->ret = (int)opts.retval;
-	o->len = opts.data_size_out;
-}
-
-static void run(struct fx *f, const struct pkt_buf *b, struct run_out *o)
-{
-	run_ctx(f, b, NULL, o);
-}
 
 /*
  * A GSO super-packet as TC sees it: one buffer of headers plus segs
@@ -314,13 +89,6 @@ static void run_gso(struct fx *f, const struct pkt_buf *b, __u32 segs, __u32 seg
 	};
 
 	run_ctx(f, b, &ctx, o);
-}
-
-static void assert_pass_untouched(const struct pkt_buf *b, const struct run_out *o)
-{
-	assert_int_equal(o->ret, TC_PASS);
-	assert_int_equal(o->len, b->len);
-	assert_memory_equal(o->data, b->data, b->len);
 }
 
 /*
@@ -349,13 +117,6 @@ static void assert_marked_ce(const struct pkt_buf *b, const struct run_out *o)
 		want.data[b->l3_off + 1] |= ECN_CE << 4;
 	}
 	assert_memory_equal(o->data, want.data, b->len);
-}
-
-/* The usual test frame: 400 bytes of TCP payload to dst. */
-static void mk_tcp(struct pkt_buf *b, const char *dst, __u8 tos)
-{
-	mk(b, &(struct pkt_spec){ .dst = dst, .proto = IPPROTO_TCP, .tos = tos,
-				  .payload = 400 });
 }
 
 /* --- verifier ------------------------------------------------------------ */
