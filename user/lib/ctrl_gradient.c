@@ -248,11 +248,11 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 		 * stands; but not below the settling rate, which the path
 		 * carried without one. */
 		if (sig->queue_us * 2 > sig->target_us && sig->queue_p50_us > sig->target_us) {
-			/* The path is full at this rate: that is its
-			 * capacity, seen again. */
-			cap_learn(st, s->delivered_Bps > st->cap_Bps ? s->delivered_Bps : st->cap_Bps,
-				  rate);
-			settle = (__u64)(st->cap_rate_Bps * CAP_SETTLE);
+			/* The path is full about where it was: its
+			 * capacity, seen again (the step back stays below
+			 * the settling rate of the last cut, not of this
+			 * probe, which overshot). */
+			st->cap_age = 0;
 			st->probes = 0;
 			rate = (__u64)(rate / (CAP_PROBE * CAP_PROBE));
 			rate = rate > settle ? rate : settle;
