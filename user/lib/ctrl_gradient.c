@@ -248,10 +248,9 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 		 * stands; but not below the settling rate, which the path
 		 * carried without one. */
 		if (sig->queue_us * 2 > sig->target_us && sig->queue_p50_us > sig->target_us) {
-			/* The path is full about where it was: its
-			 * capacity, seen again (the step back stays below
-			 * the settling rate of the last cut, not of this
-			 * probe, which overshot). */
+			/* The path is full about where the last cut found
+			 * it: that filling rate stands, and the path counts
+			 * as seen full. */
 			st->cap_age = 0;
 			st->probes = 0;
 			rate = (__u64)(rate / (CAP_PROBE * CAP_PROBE));
