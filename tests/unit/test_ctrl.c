@@ -723,6 +723,20 @@ static void test_gradient_headroom_while_critical_shares(void **state)
 	CHECK(bad, o.rate_Bps > C, "critical beside sheddable, the path last seen 10 s ago: "
 	      "rate %.1f%%, want a probe past 100%% to see it again", 100 * o.rate_Bps / C);
 
+	/* A delay cut learns what the path delivered while the RTT rose,
+	 * which a receiver's hiccup lowers too: no headroom from it until
+	 * the path is seen full again. */
+	probe_state(&st, &pol, C, C);
+	st.over = 1; /* the queue stood one interval already */
+	st.last_cut_ns = 0;
+	o = class_step(&st, &pol, crit | shed, 0.7 * C, BASE_US + 3 * TARGET_US,
+		       BASE_US + 3 * TARGET_US);
+	CHECK(bad, o.reason == SLUICE_REASON_DELAY, "reason %u, want a delay cut (%u)", o.reason,
+	      SLUICE_REASON_DELAY);
+	o = class_step(&st, &pol, crit | shed, 0.7 * C, BASE_US, BASE_US);
+	CHECK(bad, o.reason != SLUICE_REASON_HEADROOM,
+	      "headroom at %.1f%% from a cut's capacity of 70%%", 100 * o.rate_Bps / C);
+
 	probe_state(&st, &pol, C, C);
 	o = class_step(&st, &pol, crit, C, BASE_US, BASE_US);
 	CHECK(bad, o.rate_Bps > C, "critical alone: rate %.1f%%, want a probe past 100%%",

@@ -188,8 +188,13 @@ static __u64 drain_rate(struct ctrl_state *st, const struct ctrl_signals *sig,
 		return rate;
 	/* Below CAP_TRUST of the rate, D may be a path going dark or
 	 * growing longer rather than its capacity: keep the last one. */
-	if (D >= rate * CAP_TRUST)
+	if (D >= rate * CAP_TRUST) {
 		cap_learn(st, D, rate);
+		/* A receiver's hiccup also raises the RTT as D falls: the
+		 * capacity a cut learns holds no headroom until the path is
+		 * seen full again from below (and grew past it, if it did). */
+		st->cap_age = HEADROOM_TRUST;
+	}
 	f = f < DRAIN_FLOOR ? DRAIN_FLOOR : f > DRAIN_LEAST ? DRAIN_LEAST : f;
 	drain = (__u64)(D * f);
 	if (drain < rate * CUT_MIN)
