@@ -267,11 +267,10 @@ def test_critical_beside_bulk_keeps_its_rate_and_the_link_busy(requirements, tmp
         events = h.ctl("events", "-n", "1000").stdout
         print(f"critical {crit_mbps:.1f} Mbit/s, sheddable {bulk_mbps:.1f} Mbit/s; "
               f"headroom decisions: {events.count('headroom')}; paced at {paced}")
-        # Measured here: critical 30.0 in every run; sheddable 25-49 over
-        # its 12 s (where the law settles under headroom varies from run
-        # to run); paced by the shares alone, it got 23.
+        # Measured here: critical 30.0 in every run; sheddable 40.6-49.9
+        # over its 12 s in six runs; paced by the shares alone, it got 23.
         assert crit_mbps >= 27, f"critical got {crit_mbps:.1f} Mbit/s of its 30"
-        assert bulk_mbps >= 20, f"sheddable got {bulk_mbps:.1f} Mbit/s beside critical"
+        assert bulk_mbps >= 30, f"sheddable got {bulk_mbps:.1f} Mbit/s beside critical"
         assert "headroom" in events, f"no headroom decision in the log:\n{events[-2000:]}"
         # dest show says how the rate is split: critical, using about a
         # third, keeps its share of the busy classes' (2/3) and lends the
