@@ -22,10 +22,10 @@
  *                                  the path carried, in a few intervals
  *     while delivery stays <= 1.02 C
  *                                  x 1.01, x 1.02 ... up to x 1.04 while
- *                                  no queue shows at all; a queue
- *                                  starting (the 10th percentile past
- *                                  half the target, the median past it)
- *                                  steps back / 1.02, not below 0.97 F
+ *                                  no queue shows at all; held while a
+ *                                  queue starts (the 10th percentile
+ *                                  past half the target, the median
+ *                                  past it)
  *     delivery beyond 1.02 C       with a queue starting: that is the
  *                                  capacity, C and F are learned;
  *                                  without (two intervals in a row):
@@ -247,19 +247,13 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 	} else if (st->cap_Bps && !capacity_grew(st, sig, s, rate)) {
 		st->clean = 0;
 		/* A queue starting: even the low percentile waits, and
-		 * half the samples wait past the target (the median alone
-		 * also rises with a busy receiver). Step back from the
-		 * probe before the queue grows, rather than cut once it
-		 * stands; but not below the settling rate, which the path
-		 * carried without one. */
+		 * half the samples wait past the target. Hold there: the
+		 * path counts as seen full. (Stepping back from it instead
+		 * walked the rate down whenever a busy receiver inflated
+		 * the RTTs: 16 flows at 60-80% of the path.) */
 		if (sig->queue_us * 2 > sig->target_us && sig->queue_p50_us > sig->target_us) {
-			/* The path is full about where the last cut found
-			 * it: that filling rate stands, and the path counts
-			 * as seen full. */
 			st->cap_age = 0;
 			st->probes = 0;
-			rate = (__u64)(rate / (CAP_PROBE * CAP_PROBE));
-			rate = rate > settle ? rate : settle;
 		} else if (sig->queue_us * 2 <= sig->target_us) {
 			/* Faster while not even the median waits (the
 			 * capacity may have grown), or while below what the
