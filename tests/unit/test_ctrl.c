@@ -22,6 +22,7 @@
 #include "lib/breaker.h"
 #include "lib/ctrl.h"
 #include "lib/policy.h"
+#include "lib/reason.h"
 #include "sluice/bucket.h"
 #include "check.h"
 #include "sim.h"
@@ -772,6 +773,8 @@ static void test_gradient_drain_keeps_critical_traffic(void **state)
 		tap_note("critical at %.0f%%: drain to %.1f%%", 100 * crit[i],
 			 100 * o.rate_Bps / C);
 		CHECK(bad, st.draining, "no drain started with critical at %.0f%%", 100 * crit[i]);
+		CHECK(bad, o.reason == SLUICE_REASON_DRAIN, "reason %s, want drain",
+		      reason_name(o.reason));
 		CHECK(bad, fabs(o.rate_Bps / C - want) < 0.005,
 		      "critical at %.0f%%: drain to %.1f%%, want %.1f%%", 100 * crit[i],
 		      100 * o.rate_Bps / C, 100 * want);

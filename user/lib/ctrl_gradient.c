@@ -364,6 +364,7 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 		if (s->rtt_samples && s->rtt_p10_us < st->base.base_us)
 			base_rtt_reset(&st->base, s->rtt_p10_us);
 		rate = --st->draining ? rate : st->drain_from_Bps;
+		reason = SLUICE_REASON_DRAIN;
 		rate = ctrl_bound(in->pol, rate, &reason);
 		ctrl_finish(st, in, out, rate, reason);
 		return;
@@ -375,6 +376,7 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 		st->drain_from_Bps = rate;
 		st->judging = false;
 		rate = drain_to(s);
+		reason = SLUICE_REASON_DRAIN;
 		rate = ctrl_bound(in->pol, rate, &reason);
 		ctrl_finish(st, in, out, rate, reason);
 		return;

@@ -32,6 +32,8 @@ static const struct {
 	[SLUICE_REASON_LEASE] = { "lease", "the daemon's lease lapsed" },
 	[SLUICE_REASON_HEADROOM] = { "headroom",
 				     "held below the path's capacity: critical traffic shares it" },
+	[SLUICE_REASON_DRAIN] = { "drain",
+				  "drain: below the path for two intervals, to see its RTT without a queue" },
 };
 
 const char *reason_name(__u32 reason)
