@@ -345,7 +345,7 @@ class Harness:
         cmd = ["iperf3", "-c", dst, "-p", str(IPERF_PORT), "-t", str(seconds), "-J",
                "-C", "cubic", *extra]
         proc = self.spawn_client(*cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        t0 = self._flow_start(proc)
+        t0 = self.flow_start(proc)
         time.sleep(max(0, t0 + skip - time.monotonic()))
         first = self.meter.sample()
         if during:
@@ -364,7 +364,7 @@ class Harness:
               f"retransmits {result.retransmits}, exit {proc.returncode}")
         return result
 
-    def _flow_start(self, proc, timeout=10):
+    def flow_start(self, proc, timeout=10):
         """When the client's data began to cross the router: iperf3 counts its
         time from there, which can be seconds after it started (a fresh
         link's first IPv6 packet waits for neighbour discovery)."""

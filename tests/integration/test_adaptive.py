@@ -5,7 +5,8 @@ The lab's router holds the link toward the server to 100 Mbit/s with a
 1000-packet FIFO behind it: a downstream that queues. Unregulated, 16 cubic
 flows push a probe's latency through that queue past a second here (see
 shared notes, platform.md). With sluice's default adaptive policy the probe
-latency must stay short while the link stays busy; when the link halves,
+latency must stay short while the link stays nearly as busy as a rate
+pinned just below it keeps it, in the same run; when the link halves,
 the rate must follow; when the server goes away, the breaker must open and
 connects fail fast, and close again when it returns.
 """
@@ -20,8 +21,9 @@ import pytest
 import sluice_lab
 
 BOTTLENECK_MBPS = 100
-GOODPUT_FLOOR = 0.85
+GOODPUT_OF_PINNED = 0.8
 PROBE_PORT = 11111
+PINNED_MBPS = 95  # the baseline's fixed rate, just below the link
 
 
 @pytest.fixture
@@ -79,35 +81,65 @@ def start_with_classes(h, tmp_path, classes):
     h.start_daemon(config=conf)
 
 
+def sixteen_flows(h, seconds, warmup, during, port=sluice_lab.IPERF_PORT):
+    """16 cubic flows to the server for `seconds`: the goodput from `warmup`
+    s after their data starts to flow, over what during(h) takes, and what
+    during(h) returned."""
+    flows = h.spawn_client("iperf3", "-c", h.lab.server_ip, "-p", str(port),
+                           "-t", str(seconds), "-C", "cubic", "-P", "16",
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = h.flow_start(flows)
+    time.sleep(max(0, t0 + warmup - time.monotonic()))
+    first = h.meter.sample()
+    got = during(h)
+    last = h.meter.sample()
+    rc = flows.wait(timeout=seconds + 30)
+    h.procs.remove(flows)
+    assert rc == 0, f"iperf3 -P 16 exited with {rc}"
+    return sluice_lab.rate_between(first, last), got
+
+
+def probe_latency(h):
+    """ping for 5 s (250 probes: a p99, not the maximum), then a sockperf
+    ping-pong for 5 s: their RTTs in ms, and sockperf's p99."""
+    return ping_rtts(h, 5, interval=0.02), sockperf_p99_ms(h, 5)
+
+
 def test_sixteen_flows_keep_latency_short_and_link_busy(congested):
     h = congested
-    h.ctl("policy", "add", f"{h.lab.server_ip}/32", "max", "1gbit")
-    flows = h.spawn_client("iperf3", "-c", h.lab.server_ip, "-p", str(sluice_lab.IPERF_PORT),
-                           "-t", "16", "-C", "cubic", "-P", "16",
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(3)  # the controller's first seconds: from the ceiling down
-    first = h.meter.sample()
-    rtts = ping_rtts(h, 5, interval=0.02)  # 250 probes: a p99, not the maximum
-    probe_p99 = sockperf_p99_ms(h, 5)
-    last = h.meter.sample()
-    flows.wait(timeout=40)
-    h.procs.remove(flows)
-
-    goodput = sluice_lab.rate_between(first, last)
-    ping_p99 = percentile(rtts, 0.99) if rtts else None
+    server = f"{h.lab.server_ip}/32"
+    h.ctl("policy", "add", server, "max", "1gbit")
+    # The controller's first 3 s: from the ceiling down.
+    goodput, (rtts, probe_p99) = sixteen_flows(h, 16, 3, probe_latency)
     shown = h.dest(h.lab.server_ip)
     why = (shown.get("override") or {}).get("reason_text")
+    decisions = h.daemons[-1].log().splitlines()[-60:]
+    # The baseline, in the same lab and run: sluice's own datapath
+    # (pacing, windows) at a fixed rate just below the link. What it
+    # delivers is what this machine lets any rate deliver now; a busy or
+    # virtualised host delivers less than a quiet one.
+    h.ctl("policy", "add", server, "rate", f"{PINNED_MBPS}mbit")
+    h.iperf_server(port=sluice_lab.IPERF_PORT + 1)  # the first may still be closing
+    pinned, _ = sixteen_flows(h, 10, 3, lambda h: time.sleep(6), port=sluice_lab.IPERF_PORT + 1)
+
+    ping_p99 = percentile(rtts, 0.99) if rtts else None
     print(f"16 cubic flows: {goodput}; ping p99 {ping_p99} ms over {len(rtts)} probes; "
-          f"sockperf p99 {probe_p99} ms; rate reason: {why}")
+          f"sockperf p99 {probe_p99} ms; rate reason: {why}; "
+          f"pinned at {PINNED_MBPS} Mbit/s: {pinned}")
+    print("sluiced's last decisions under the adaptive policy:\n" + "\n".join(decisions))
     assert len(rtts) > 125, f"ping got {len(rtts)} replies in 5 s"
     assert ping_p99 < 20, f"ping p99 {ping_p99:.1f} ms through the bottleneck, want < 20"
     assert probe_p99 is not None, "sockperf ping-pong did not finish"
     assert probe_p99 < 20, f"sockperf p99 {probe_p99:.1f} ms, want < 20"
-    # Measured here: 93-95% of the bottleneck. Below 85% the rate is
-    # sawing under the capacity or has collapsed.
-    assert goodput.wire >= GOODPUT_FLOOR * BOTTLENECK_MBPS, (
-        f"{goodput.wire:.1f} Mbit/s through a {BOTTLENECK_MBPS} Mbit/s bottleneck, "
-        f"want at least {GOODPUT_FLOOR:.0%}")
+    assert pinned.wire >= 0.5 * PINNED_MBPS, f"pinned at {PINNED_MBPS} Mbit/s: {pinned}"
+    # Measured here: the law 93-97 Mbit/s on a quiet machine, the pinned
+    # rate 94-95. Below 80% of the pinned rate's goodput the law is sawing
+    # under the capacity or has collapsed (a law that stepped back from
+    # every queue it met delivered 58-83% here).
+    assert goodput.wire >= GOODPUT_OF_PINNED * pinned.wire, (
+        f"{goodput.wire:.1f} Mbit/s through a {BOTTLENECK_MBPS} Mbit/s bottleneck, want at "
+        f"least {GOODPUT_OF_PINNED:.0%} of the {pinned.wire:.1f} a rate pinned at "
+        f"{PINNED_MBPS} Mbit/s delivered")
 
 
 def test_rate_follows_a_halved_bottleneck(congested):
