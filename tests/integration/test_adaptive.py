@@ -5,8 +5,8 @@ The lab's router holds the link toward the server to 100 Mbit/s with a
 1000-packet FIFO behind it: a downstream that queues. Unregulated, 16 cubic
 flows push a probe's latency through that queue past a second here (see
 shared notes, platform.md). With sluice's default adaptive policy the probe
-latency must stay short while the link stays nearly as busy as a rate
-pinned just below it keeps it, in the same run; when the link halves,
+latency must stay short while the link stays busy (85% of it, as far as a
+rate pinned just below it fills it in the same run); when the link halves,
 the rate must follow; when the server goes away, the breaker must open and
 connects fail fast, and close again when it returns.
 """
@@ -21,7 +21,7 @@ import pytest
 import sluice_lab
 
 BOTTLENECK_MBPS = 100
-GOODPUT_OF_PINNED = 0.8
+GOODPUT_FLOOR = 0.85  # of the bottleneck, as far as this host fills it
 PROBE_PORT = 11111
 PINNED_MBPS = 95  # the baseline's fixed rate, just below the link
 
@@ -132,14 +132,17 @@ def test_sixteen_flows_keep_latency_short_and_link_busy(congested):
     assert probe_p99 is not None, "sockperf ping-pong did not finish"
     assert probe_p99 < 20, f"sockperf p99 {probe_p99:.1f} ms, want < 20"
     assert pinned.wire >= 0.5 * PINNED_MBPS, f"pinned at {PINNED_MBPS} Mbit/s: {pinned}"
-    # Measured here: the law 93-97 Mbit/s on a quiet machine, the pinned
-    # rate 94-95. Below 80% of the pinned rate's goodput the law is sawing
-    # under the capacity or has collapsed (a law that stepped back from
-    # every queue it met delivered 58-83% here).
-    assert goodput.wire >= GOODPUT_OF_PINNED * pinned.wire, (
+    # At least 85% of the bottleneck, as far as this host fills it at a
+    # fixed rate now: the pinned rate delivers 94-95 of its 95 Mbit/s on a
+    # quiet host (the floor is then the full 85 Mbit/s), less on a busy
+    # or virtualised one. The law delivered 93-97 Mbit/s here; below the
+    # floor it is sawing under the capacity or has collapsed.
+    fills = min(1.0, pinned.wire / PINNED_MBPS)
+    floor = GOODPUT_FLOOR * BOTTLENECK_MBPS * fills
+    assert goodput.wire >= floor, (
         f"{goodput.wire:.1f} Mbit/s through a {BOTTLENECK_MBPS} Mbit/s bottleneck, want at "
-        f"least {GOODPUT_OF_PINNED:.0%} of the {pinned.wire:.1f} a rate pinned at "
-        f"{PINNED_MBPS} Mbit/s delivered")
+        f"least {floor:.1f}: {GOODPUT_FLOOR:.0%} of it, as far as a rate pinned at "
+        f"{PINNED_MBPS} Mbit/s filled it ({pinned.wire:.1f} Mbit/s)")
 
 
 def test_rate_follows_a_halved_bottleneck(congested):
