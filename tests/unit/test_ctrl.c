@@ -744,6 +744,30 @@ static void test_gradient_headroom_while_critical_shares(void **state)
 }
 
 /*
+ * A small queue for one interval is not yet a cut: the decision says it
+ * watches (not "cut" with the rate unchanged); the second interval cuts.
+ */
+static void test_gradient_watches_a_small_queue_before_cutting(void **state)
+{
+	const double C = MBIT(100);
+	struct sluice_policy pol;
+	struct ctrl_output o;
+	struct ctrl_state st;
+	int bad = 0;
+
+	probe_state(&st, &pol, C, C);
+	o = class_step(&st, &pol, 0, C, BASE_US + 2 * TARGET_US, BASE_US + 2 * TARGET_US);
+	CHECK(bad, o.reason == SLUICE_REASON_WATCH && o.rate_Bps == (__u64)C,
+	      "one interval of a small queue: %s at %.1f%%, want watch at 100%%",
+	      reason_name(o.reason), 100 * o.rate_Bps / C);
+	o = class_step(&st, &pol, 0, C, BASE_US + 2 * TARGET_US, BASE_US + 2 * TARGET_US);
+	CHECK(bad, o.reason == SLUICE_REASON_DELAY && o.rate_Bps < C,
+	      "two intervals of it: %s at %.1f%%, want a delay cut", reason_name(o.reason),
+	      100 * o.rate_Bps / C);
+	assert_int_equal(bad, 0);
+}
+
+/*
  * The periodic drain halves the rate, but critical traffic keeps what it
  * used and a quarter more through it; a drain still drains.
  */
@@ -1138,6 +1162,7 @@ int main(void)
 		cmocka_unit_test(test_gradient_search_stops_where_a_queue_starts),
 		cmocka_unit_test(test_gradient_headroom_while_critical_shares),
 		cmocka_unit_test(test_gradient_drain_keeps_critical_traffic),
+		cmocka_unit_test(test_gradient_watches_a_small_queue_before_cutting),
 		cmocka_unit_test(test_random_loss_1pct_no_opening_no_cut),
 		cmocka_unit_test(test_gradient_rwnd_stall_cuts_within_1s),
 		cmocka_unit_test(test_gradient_ecn_cuts),

@@ -420,8 +420,9 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 			f_delay = 1;
 		if (may_cut)
 			m = fmin3(f_delay, f_ecn, f_rwnd);
-		reason = m == f_rwnd && f_rwnd < 1 ? SLUICE_REASON_RWND :
-			 m == f_ecn && f_ecn < 1 ? SLUICE_REASON_ECN : SLUICE_REASON_DELAY;
+		reason = m == 1 ? SLUICE_REASON_WATCH :
+			 m == f_rwnd ? SLUICE_REASON_RWND :
+			 m == f_ecn ? SLUICE_REASON_ECN : SLUICE_REASON_DELAY;
 	} else if (!using) {
 		/* Using less than half its rate: the rate is not what limits
 		 * it, and cutting it would shorten no queue. Keep it within
@@ -439,8 +440,8 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 		reason = SLUICE_REASON_HOLD;
 	} else {
 		rate = grow(st, sig, s, rate);
-		/* Stepping back from a queue that starts is a delay cut,
-		 * if a small one. */
+		/* A search that ends at a queue returns to the filling
+		 * rate it learned: a delay cut, if a small one. */
 		reason = rate < st->rate_Bps ? SLUICE_REASON_DELAY : SLUICE_REASON_PROBE;
 	}
 

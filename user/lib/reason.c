@@ -34,6 +34,7 @@ static const struct {
 				     "held below the path's capacity: critical traffic shares it" },
 	[SLUICE_REASON_DRAIN] = { "drain",
 				  "drain: below the path for two intervals, to see its RTT without a queue" },
+	[SLUICE_REASON_WATCH] = { "watch", "kept: pressure shows; a cut waits until it stands" },
 };
 
 const char *reason_name(__u32 reason)
