@@ -378,18 +378,23 @@ static void test_gradient_latency_rise_does_not_collapse_rate(void **state)
 /*
  * 1% random loss on an uncongested path for a minute, with senders that
  * ride through it (as BBR does): no breaker opening, and the gradient law
- * does not cut for loss of 2% or less. aimd cuts on any loss above 0.5%
+ * does not cut for it at all. Started at its floor, where an interval
+ * carries ~90 segments and chance alone often retransmits more than 2% of
+ * them, it still reaches the path within 3.5 s (a law that cut on the
+ * fraction took 4.7 s, cutting 6 times). aimd cuts on any loss above 0.5%
  * by design; it is measured, not held to the rate.
  */
-static void check_random_loss(__u8 controller, int *bad, double *rate_out)
+static void check_random_loss(__u8 controller, double start_Bps, int *bad, double *rate_out)
 {
 	struct run *r = run_new(controller, GBIT(1), MBIT(100));
 	const double C = MBIT(100);
 	struct breaker br = {};
-	int last = SECONDS(60), transitions = 0, loss_cuts = 0;
+	int last = SECONDS(60), transitions = 0, loss_cuts = 0, full_at = -1;
 
 	r->m.loss = 0.01;
 	r->m.loss_tolerant = true;
+	r->st.rate_Bps = (__u64)start_Bps;
+	r->m.rate_Bps = start_Bps;
 	while (r->n < last) {
 		struct breaker_input bin = {
 			.s = &r->s,
@@ -409,17 +414,22 @@ static void check_random_loss(__u8 controller, int *bad, double *rate_out)
 				 br.state, why, r->n / 10.0);
 		}
 		if (r->n > 1 && r->rate[r->n - 1] < r->rate[r->n - 2] &&
-		    r->out.reason == SLUICE_REASON_LOSS && r->out.sig.loss <= 0.02)
+		    r->out.reason == SLUICE_REASON_LOSS)
 			loss_cuts++;
+		if (full_at < 0 && r->out.rate_Bps >= 0.85 * C)
+			full_at = r->n;
 	}
 	*rate_out = mean(r->rate, SECONDS(5), last) / C;
-	tap_note("%s, 1%% loss: rate %.0f%% of capacity over 5-60 s, %d cuts at loss <= 2%%",
-		 r->law->name, *rate_out * 100, loss_cuts);
+	tap_note("%s, 1%% loss from %.0f Mbit/s: rate %.0f%% of capacity over 5-60 s, "
+		 "%d loss cuts, 85%% of capacity after %.1f s", r->law->name, start_Bps * 8 / 1e6,
+		 *rate_out * 100, loss_cuts, full_at / 10.0);
 	CHECK(*bad, transitions == 0, "%s: breaker left closed %d times", r->law->name,
 	      transitions);
-	if (controller == SLUICE_CTRL_GRADIENT)
-		CHECK(*bad, loss_cuts == 0, "gradient cut %d times for loss of 2%% or less",
-		      loss_cuts);
+	if (controller == SLUICE_CTRL_GRADIENT) {
+		CHECK(*bad, loss_cuts == 0, "gradient cut %d times for 1%% random loss", loss_cuts);
+		CHECK(*bad, full_at >= 0 && full_at <= SECONDS(3.5),
+		      "gradient reached 85%% of the path after %.1f s", full_at / 10.0);
+	}
 	CHECK(*bad, r->broken == 0, "%s: invariants broken", r->law->name);
 }
 
@@ -428,8 +438,9 @@ static void test_random_loss_1pct_no_opening_no_cut(void **state)
 	double gradient, aimd;
 	int bad = 0;
 
-	check_random_loss(SLUICE_CTRL_GRADIENT, &bad, &gradient);
-	check_random_loss(SLUICE_CTRL_AIMD, &bad, &aimd);
+	check_random_loss(SLUICE_CTRL_GRADIENT, GBIT(1), &bad, &gradient);
+	check_random_loss(SLUICE_CTRL_GRADIENT, MBIT(10), &bad, &gradient);
+	check_random_loss(SLUICE_CTRL_AIMD, GBIT(1), &bad, &aimd);
 	CHECK(bad, gradient >= 0.85 && gradient <= 1.15,
 	      "gradient rate %.0f%% of capacity under 1%% loss", gradient * 100);
 	assert_int_equal(bad, 0);

@@ -119,6 +119,9 @@ static inline bool ctrl_rtos_widespread(const struct dest_sample *s)
 	return s->rtos && (!s->delivered_pkts || s->rtos * 4 >= (s->conns_busy ? s->conns_busy : 1));
 }
 
+/* More retransmits in the interval than random loss of `p` explains. */
+bool ctrl_loss_beyond(const struct dest_sample *s, double p);
+
 /* The controller for a policy's enum sluice_controller (static if unknown). */
 const struct controller *controller_for(__u8 id);
 

@@ -108,6 +108,22 @@ __u64 ctrl_delivered_max(const struct ctrl_state *st)
 	return m;
 }
 
+/*
+ * n segments lost at random with probability p retransmit about n p of
+ * them, give or take sqrt(n p). At 10 Mbit/s an interval carries ~90
+ * segments, and 1% random loss retransmits 2 of them (2.2%, past a 2%
+ * threshold) one interval in five: a law that cut on the fraction alone
+ * would climb out of its floor at the pace of the dice. Two standard
+ * deviations above n p, chance gets there one interval in several hundred;
+ * the loss a full policer or queue causes is many times that.
+ */
+bool ctrl_loss_beyond(const struct dest_sample *s, double p)
+{
+	double expect = (double)s->delivered_pkts * p;
+
+	return (double)s->retrans > expect + 2 * sqrt(expect);
+}
+
 void ctrl_pressure_update(struct ctrl_state *st, const struct ctrl_input *in,
 			  struct ctrl_signals *sig)
 {

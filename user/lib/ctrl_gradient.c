@@ -404,7 +404,7 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	using = s->delivered_Bps * 2 >= rate || sig->p_delay >= 0.5;
 	if (!s->active) {
 		reason = SLUICE_REASON_HOLD;
-	} else if (!resuming && (ctrl_rtos_widespread(s) || sig->loss > LOSS_CUT_AT)) {
+	} else if (!resuming && (ctrl_rtos_widespread(s) || ctrl_loss_beyond(s, LOSS_CUT_AT))) {
 		rto = ctrl_rtos_widespread(s);
 		if (may_cut) {
 			m = rto ? CUT_MIN : 1 - LOSS_GAIN * sig->loss;
