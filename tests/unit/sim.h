@@ -68,6 +68,10 @@ struct sim {
 	double ce;                 /* share of delivered packets echoed CE */
 	bool blackhole;            /* everything toward the peer is dropped */
 	bool quantize_rtt;         /* report RTTs as the daemon's histogram does */
+	__u64 host_us;             /* a busy host's own delays (softirqs, scheduling,
+				    * many connections' ACKs), random each interval:
+				    * up to twice this in the median RTT sample, up
+				    * to half of it in the low percentile */
 	__u32 conns;               /* long-lived busy connections */
 	double connects_per_s;     /* new connections the application opens */
 	__u64 connect_timeout_ns;  /* the application gives up on a SYN after */
@@ -362,8 +366,15 @@ static inline void sim_step(struct sim *m, struct dest_sample *s)
 		double q50 = sim_queue_quantile(qs, ws, delivered, 0.5);
 
 		s->rtt_samples = pkts / 2 + 1; /* delayed ACKs */
-		s->rtt_p10_us = sim_rtt_seen(m, (path_s + q10 / m->cap_Bps) * 1e6);
-		s->rtt_p50_us = sim_rtt_seen(m, (path_s + q50 / m->cap_Bps) * 1e6);
+		double host10 = 0, host50 = 0;
+
+		if (m->host_us) {
+			host10 = sim_uniform(m) * m->host_us / 2;
+			host50 = sim_uniform(m) * m->host_us * 2;
+			host50 = host50 > host10 ? host50 : host10;
+		}
+		s->rtt_p10_us = sim_rtt_seen(m, (path_s + q10 / m->cap_Bps) * 1e6 + host10);
+		s->rtt_p50_us = sim_rtt_seen(m, (path_s + q50 / m->cap_Bps) * 1e6 + host50);
 		s->rtt_mean_us = s->rtt_p50_us;
 		s->retrans += (__u64)(dropped / SIM_MSS + 0.5) + lost;
 		s->delivered_ce = (__u64)(pkts * m->ce + 0.5);

@@ -319,6 +319,38 @@ static void test_gradient_follows_capacity_step_down(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/*
+ * The router stalls for 300 ms on a busy host: the path delivers 55% of
+ * its capacity while the queue stands, and the law cuts to that. On such
+ * a host RTT samples wait on the host itself (the median by up to 3 ms,
+ * the low percentile by up to 0.75 ms), so a queue seems to start at any
+ * rate. The capacity the cut learned must not hold the rate down: it is
+ * back near the path within 2 s, where probing at x1.01 an interval as
+ * though each step met a queue takes 6.
+ */
+static void test_gradient_returns_after_a_router_stall(void **state)
+{
+	struct run *r = run_new(SLUICE_CTRL_GRADIENT, GBIT(1), MBIT(100));
+	const double C = MBIT(100);
+	int bad = 0, stall = SECONDS(15), last = SECONDS(25);
+	double t_back, low;
+
+	r->m.host_us = 1500;
+	run_for(r, stall);
+	r->m.cap_Bps = 0.55 * C;
+	run_for(r, 3);
+	r->m.cap_Bps = C;
+	run_for(r, last - stall - 3);
+	low = quantile(r->rate, stall, last, 0) / C;
+	t_back = time_to(r->rate, stall + 3, last, 0.9 * C, INFINITY);
+	tap_note("300 ms at 55%%: the rate fell to %.0f%%, back at 90%% %.1f s after the stall",
+		 low * 100, t_back);
+	CHECK(bad, low < 0.7, "the rate stayed at %.0f%%: the stall was not seen", low * 100);
+	CHECK(bad, t_back >= 0 && t_back <= 2, "rate took %.1f s to come back", t_back);
+	assert_int_equal(r->broken, 0);
+	assert_int_equal(bad, 0);
+}
+
 /* The bottleneck doubles: the rate, and what is delivered, must follow. */
 static void test_gradient_follows_capacity_step_up(void **state)
 {
@@ -1165,6 +1197,7 @@ int main(void)
 		cmocka_unit_test(test_gradient_base_rtt_does_not_drift_under_own_queue),
 		cmocka_unit_test(test_gradient_drains_a_queue_it_starts_on),
 		cmocka_unit_test(test_gradient_follows_capacity_step_down),
+		cmocka_unit_test(test_gradient_returns_after_a_router_stall),
 		cmocka_unit_test(test_gradient_follows_capacity_step_up),
 		cmocka_unit_test(test_gradient_latency_rise_does_not_collapse_rate),
 		cmocka_unit_test(test_gradient_probe_holds_at_a_starting_queue),
