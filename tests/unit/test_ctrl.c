@@ -211,6 +211,37 @@ static void test_gradient_converges_to_bottleneck(void **state)
 }
 
 /*
+ * A drain ends by returning to the rate it left. When that rate was a
+ * probe above the path, the return queues at once: the law had just
+ * learned the rate that fills the path, and the return goes no higher.
+ */
+static void test_gradient_drain_returns_below_the_path(void **state)
+{
+	struct run *r = run_new(SLUICE_CTRL_GRADIENT, GBIT(1), MBIT(100));
+	const double C = MBIT(100);
+	int bad = 0, last = SECONDS(60), drains = 0, i;
+	double worst_rate = 0, worst_q = 0;
+
+	run_for(r, last);
+	for (i = SECONDS(5); i < last - 3; i++) {
+		if (r->reason[i] != SLUICE_REASON_DRAIN || r->reason[i + 1] == SLUICE_REASON_DRAIN)
+			continue;
+		if (r->rate[i] < r->rate[i - 1]) /* its first interval */
+			continue;
+		drains++;
+		worst_rate = r->rate[i] > worst_rate ? r->rate[i] : worst_rate;
+		worst_q = fmax(worst_q, fmax(r->qdelay_us[i + 1], fmax(r->qdelay_us[i + 2],
+								  r->qdelay_us[i + 3])));
+	}
+	tap_note("%d drains: returned to at most %.1f%% of the path, queueing after at most %.1f ms",
+		 drains, worst_rate / C * 100, worst_q / 1000);
+	CHECK(bad, drains >= 4, "%d drains in 55 s", drains);
+	CHECK(bad, worst_rate <= C, "a drain returned to %.1f%% of the path", worst_rate / C * 100);
+	assert_int_equal(r->broken, 0);
+	assert_int_equal(bad, 0);
+}
+
+/*
  * The same, with RTTs as coarse as the daemon's histogram reports them:
  * near 12 ms its buckets are 2 ms wide, so the law cannot hold the queue
  * finer than its 2.5 ms target plus about a bucket.
@@ -1196,6 +1227,7 @@ int main(void)
 		cmocka_unit_test(test_gradient_converges_with_histogram_rtts),
 		cmocka_unit_test(test_gradient_base_rtt_does_not_drift_under_own_queue),
 		cmocka_unit_test(test_gradient_drains_a_queue_it_starts_on),
+		cmocka_unit_test(test_gradient_drain_returns_below_the_path),
 		cmocka_unit_test(test_gradient_follows_capacity_step_down),
 		cmocka_unit_test(test_gradient_returns_after_a_router_stall),
 		cmocka_unit_test(test_gradient_follows_capacity_step_up),

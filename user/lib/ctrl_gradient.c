@@ -325,6 +325,18 @@ static __u64 drain_to(const struct dest_sample *s)
 	return (__u64)(D * DRAIN_GAIN > keep ? D * DRAIN_GAIN : keep);
 }
 
+/*
+ * The rate a drain ends at: the one it left, but no higher than where the
+ * law returns after a cut. The rate it left is often a probe that just
+ * found the path full; returning there would queue at once.
+ */
+static __u64 drain_return(const struct ctrl_state *st)
+{
+	__u64 settle = (__u64)(st->cap_rate_Bps * CAP_SETTLE);
+
+	return st->cap_rate_Bps && settle < st->drain_from_Bps ? settle : st->drain_from_Bps;
+}
+
 static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 			  struct ctrl_output *out)
 {
@@ -363,7 +375,7 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 		 * path shows without the queue is its base. */
 		if (s->rtt_samples && s->rtt_p10_us < st->base.base_us)
 			base_rtt_reset(&st->base, s->rtt_p10_us);
-		rate = --st->draining ? rate : st->drain_from_Bps;
+		rate = --st->draining ? rate : drain_return(st);
 		reason = SLUICE_REASON_DRAIN;
 		rate = ctrl_bound(in->pol, rate, &reason);
 		ctrl_finish(st, in, out, rate, reason);
