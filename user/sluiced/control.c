@@ -39,6 +39,8 @@ struct dest_ctrl {
 	bool adopted;               /* published by a previous sluiced */
 	__u64 event_rate_Bps;       /* rate in the last rate event */
 	__u32 event_reason;
+	struct ctrl_output unlogged; /* the last decision too small to log */
+	bool has_unlogged;
 	__u32 cap_reported;
 	__u64 seen_tick;
 	__u8 ladder;                /* degradation step */
@@ -144,6 +146,7 @@ static void emit(struct control *c, const struct dest_ctrl *d, __u32 kind, __u32
 	};
 
 	if (o) {
+		ev.pressure_milli = o->pressure_milli;
 		ev.rtt_us = (__u32)o->sig.rtt_us;
 		ev.base_rtt_us = (__u32)o->sig.base_us;
 		ev.loss_permille = (__u32)(o->sig.loss * 1000);
@@ -152,7 +155,7 @@ static void emit(struct control *c, const struct dest_ctrl *d, __u32 kind, __u32
 	if (decision_log_append(c->m->events, &c->cfg.event_seq, &ev))
 		return;
 	c->cfg_dirty = true;
-	decision_log_print(&ev, d->ctrl.pressure);
+	decision_log_print(&ev, ev.pressure_milli / 1000.0);
 }
 
 static struct policy_count *count_for(struct control *c, __u32 policy_id)
@@ -255,6 +258,21 @@ static void publish(struct control *c, struct dest_ctrl *d, const struct sluice_
 	c->ctl_changed = true;
 }
 
+static void rate_event_emit(struct control *c, struct dest_ctrl *d, const struct ctrl_output *o)
+{
+	emit(c, d, SLUICE_EV_RATE, o->reason, d->event_rate_Bps, o->rate_Bps, o);
+	d->event_rate_Bps = o->rate_Bps;
+	d->event_reason = o->reason;
+	d->has_unlogged = false;
+}
+
+/*
+ * Small steps of one reason (probes of 1-4%) are one event once they add
+ * up to 5%. A decision of another reason first logs where the unlogged
+ * steps took the rate: each event then starts where the last one ended,
+ * and moves the way its reason says (a delay cut from an unlogged probe
+ * is a cut, not a rise from the last logged rate).
+ */
 static void rate_event(struct control *c, struct dest_ctrl *d, const struct ctrl_output *o)
 {
 	double step;
@@ -267,11 +285,17 @@ static void rate_event(struct control *c, struct dest_ctrl *d, const struct ctrl
 	step = (double)o->rate_Bps / d->event_rate_Bps;
 	if (o->rate_Bps == d->event_rate_Bps ||
 	    (step > 1 - EVENT_RATE_STEP && step < 1 + EVENT_RATE_STEP &&
-	     o->reason == d->event_reason))
+	     o->reason == d->event_reason)) {
+		d->unlogged = *o;
+		d->has_unlogged = o->rate_Bps != d->event_rate_Bps;
 		return;
-	emit(c, d, SLUICE_EV_RATE, o->reason, d->event_rate_Bps, o->rate_Bps, o);
-	d->event_rate_Bps = o->rate_Bps;
-	d->event_reason = o->reason;
+	}
+	if (d->has_unlogged && o->reason != d->event_reason) {
+		rate_event_emit(c, d, &d->unlogged);
+		if (o->rate_Bps == d->event_rate_Bps)
+			return;
+	}
+	rate_event_emit(c, d, o);
 }
 
 static void breaker_update(struct control *c, struct dest_ctrl *d, const struct dest_sample *s,
@@ -412,6 +436,7 @@ static void control_one(struct control *c, const struct dest_sample *s)
 		d->pol = pol;
 		d->policy_id = pol.id;
 		d->event_rate_Bps = 0;
+		d->has_unlogged = false;
 	}
 	in.pol = &d->pol;
 	controller_for(pol.controller)->step(&d->ctrl, &in, &o);
