@@ -130,6 +130,7 @@ enum sluice_reason {
 	SLUICE_REASON_HEADROOM,    /* held below the path: critical traffic shares it */
 	SLUICE_REASON_DRAIN,       /* below the path for two intervals: its RTT without a queue */
 	SLUICE_REASON_WATCH,       /* kept: pressure shows; a cut waits until it stands */
+	SLUICE_REASON_PATH,        /* restored: cuts did not shorten the RTT, the path is longer */
 	SLUICE_REASON_MAX,
 };
 

@@ -417,23 +417,26 @@ static void test_gradient_latency_rise_does_not_collapse_rate(void **state)
 {
 	struct run *r = run_new(SLUICE_CTRL_GRADIENT, GBIT(1), MBIT(100));
 	const double C = MBIT(100);
-	int bad = 0, rise = SECONDS(10), last = SECONDS(25), from = SECONDS(20);
+	int bad = 0, rise = SECONDS(10), last = SECONDS(25), from = SECONDS(20), i, undone = 0;
 	double after, low, t_used, rate, used;
 
 	run_for(r, rise);
 	r->m.extra_us = 9 * BASE_US; /* 10x the base RTT in all */
 	run_for(r, last - rise);
+	for (i = rise; i < last; i++)
+		undone += r->reason[i] == SLUICE_REASON_PATH;
 	after = mean(r->rate, rise, last) / C;
 	low = quantile(r->rate, rise, last, 0) / C;
 	t_used = time_to(r->delivered, rise, last, 0.9 * C, INFINITY);
 	rate = mean(r->rate, from, last) / C;
 	used = mean(r->delivered, from, last) / C;
-	tap_note("RTT 10 -> 100 ms: rate %.0f%% of capacity on average after, lowest %.0f%%, delivery back to 90%% in %.1f s; then rate %.0f%%, delivered %.0f%%, base %llu us",
+	tap_note("RTT 10 -> 100 ms: rate %.0f%% of capacity on average after, lowest %.0f%%, delivery back to 90%% in %.1f s; then rate %.0f%%, delivered %.0f%%, base %llu us; cuts undone %d times",
 		 after * 100, low * 100, t_used, rate * 100, used * 100,
-		 (unsigned long long)r->st.base.base_us);
+		 (unsigned long long)r->st.base.base_us, undone);
 	CHECK(bad, after >= 0.5, "rate averaged %.0f%% of capacity after the rise", after * 100);
 	CHECK(bad, rate >= 0.85 && rate <= 1.15, "rate %.0f%% of capacity 10 s on", rate * 100);
 	CHECK(bad, used >= 0.85, "delivery %.0f%% of capacity 10 s on", used * 100);
+	CHECK(bad, undone >= 1, "no decision said the cuts were undone (reason path)");
 	assert_int_equal(r->broken, 0);
 	assert_int_equal(bad, 0);
 }

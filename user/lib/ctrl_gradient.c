@@ -357,6 +357,7 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	st->cap_age += st->cap_age < UINT32_MAX;
 	if (judge_last_cut(st, s)) {
 		rate = st->rate_Bps;
+		reason = SLUICE_REASON_PATH;
 		ctrl_pressure_update(st, in, sig); /* against the new base */
 		rate = ctrl_bound(in->pol, rate, &reason);
 		ctrl_finish(st, in, out, rate, reason);

@@ -35,6 +35,8 @@ static const struct {
 	[SLUICE_REASON_DRAIN] = { "drain",
 				  "drain: below the path for two intervals, to see its RTT without a queue" },
 	[SLUICE_REASON_WATCH] = { "watch", "kept: pressure shows; a cut waits until it stands" },
+	[SLUICE_REASON_PATH] = { "path",
+				 "restored: cuts did not shorten the RTT; the path is longer" },
 };
 
 const char *reason_name(__u32 reason)
