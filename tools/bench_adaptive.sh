@@ -20,6 +20,10 @@
 #   section) change sluice's policy: POLICY_MAX=90mbit POLICY_EXTRA="min =
 #   90mbit" pins the rate: the path's delay tail at a fixed load, with no
 #   probing.
+#   REPEAT=N runs it all N times, each whole run in OUT/run-K, and writes
+#   OUT/repeat.md: per target, in how many runs sluice met it and the
+#   median (tools/bench/adaptive/repeat.py). One run on a small shared
+#   machine says little about a change to the law; three say more.
 #
 # Every run gets a fresh lab (tests/lab/lab.sh: client -> router -> server,
 # a 100 Mbit/s htb with a 1000-packet pfifo on the router toward the
@@ -75,6 +79,26 @@ SCENARIOS=("$@")
 for s in "${SCENARIOS[@]}"; do
 	[[ " ${ALL_SCENARIOS[*]} " = *" $s "* ]] || die "unknown scenario '$s' (${ALL_SCENARIOS[*]})"
 done
+
+REPEAT=${REPEAT:-1}
+[[ $REPEAT =~ ^[1-9][0-9]*$ ]] || die "REPEAT must be a number of runs, not '$REPEAT'"
+if [ "$REPEAT" -gt 1 ]; then
+	# Whole runs one after another, from one copy of the binaries, then
+	# what they show together.
+	BIN=$(mktemp -d /tmp/sluice-bench-adaptive-bin.XXXXXX) || die "cannot make a directory"
+	trap 'rm -rf -- "$BIN"' EXIT
+	cp -p "$SLUICED" "$SLUICECTL" "$BIN/" || die "cannot copy the binaries"
+	runs=()
+	for k in $(seq "$REPEAT"); do
+		say "run $k of $REPEAT"
+		runs+=("$OUT/run-$k")
+		REPEAT=1 BUILD=$BIN OUT="$OUT/run-$k" "$ROOT/tools/bench_adaptive.sh" \
+			"${SCENARIOS[@]}" || die "run $k failed: $OUT/run-$k"
+	done
+	"$PY" "$HERE/repeat.py" "$OUT" "${runs[@]}" >/dev/null || die "repeat.py failed"
+	say "wrote $OUT/repeat.md"
+	exit 0
+fi
 
 CG_ROOT=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' \
 	/proc/self/mountinfo)

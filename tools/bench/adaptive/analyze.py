@@ -848,52 +848,65 @@ def main():
     return 0
 
 
-def summary_table(summary):
+def target_rows(key, s):
+    """sluice's result of one scenario against each of its targets:
+    (scenario, target, what was measured, met, the number it is judged by
+    or None)."""
     rows = []
-    for key, title, s in summary:
-        if key.startswith("flows"):
-            rows.append([f"{key[5:]} cubic flows", "p99 <= 5 ms with goodput >= 95%",
-                         f"ping p99 {ms(s['ping']['p99_all'])} ms, sockperf p99 "
-                         f"{ms(s['sockperf_p99']) if s['sockperf_p99'] is not None else 'did not finish'} ms, "
-                         f"goodput {share(s['goodput'], CAP)}", yes(s["met"])])
-        elif key == "step":
-            rows.append(["capacity -50%", "p99 back under 5 ms within 0.3 s",
-                         f"for good: {secs(s['settle'], 'not within 8 s')}; first under 5 ms "
-                         f"after {secs(s['first_under'])}",
-                         yes(s["settle"] is not None and s["settle"] <= 0.3)])
-            rows.append(["capacity +100%", "90% utilisation within 1.5 s",
-                         secs(s["t90"], "not within 8 s"),
-                         yes(s["t90"] is not None and s["t90"] <= 1.5)])
-        elif key == "surge":
-            ca, cs = s["crit_alone"], s["crit_surge"]
-            rows.append(["12x sheddable surge", "critical goodput within 10%",
-                         f"{mbit(ca)} -> {mbit(cs)} Mbit/s (lowest 0.5 s: {mbit(s['crit_dip'])})",
-                         yes(s["gp_ok"])])
-            rows.append(["12x sheddable surge", "critical p99 within 10%",
-                         f"{ms(s['p99_alone'])} -> {ms(s['p99_surge'])} ms", yes(s["p99_ok"])])
-        elif key == "blackhole":
-            rows.append(["blackhole", "breaker open within 1 s", secs(s["t_open"]),
-                         yes(s["t_open"] is not None and s["t_open"] <= 1)])
-            rows.append(["heal", "rate back to 90% of the last good rate within 3 s",
-                         secs(s["t_rate"], "not within 8 s"),
-                         yes(s["t_rate"] is not None and s["t_rate"] <= 3)])
-        elif key == "loss":
-            rows.append(["1% random loss", "no breaker opening over 20 s",
-                         f"{s['opens']} opening{'' if s['opens'] == 1 else 's'}", yes(s["opens"] == 0 and
-                                                       s["not_closed_samples"] == 0)])
-            rows.append(["1% random loss", "goodput >= 90%", share(s["delivered"], CAP),
-                         yes(s["delivered"] is not None and s["delivered"] >= 0.9 * CAP)])
-        elif key == "stall":
-            rows.append(["receiver stops reading", "pressure up and rate down within 1 s",
-                         f"pressure +0.2 after {secs(s['t_pressure'])}, rate -10% after "
-                         f"{secs(s['t_rate'])}",
-                         yes(s["t_pressure"] is not None and s["t_pressure"] <= 1 and
-                             s["t_rate"] is not None and s["t_rate"] <= 1)])
-            rows.append(["receiver stops reading", "no loss",
-                         f"{s['retrans']} retransmits ({s['dsack']} of them D-SACKed, "
-                         f"so not losses), "
-                         f"{'-' if s['drops'] is None else int(s['drops'])} bucket drops",
-                         yes(s["lost"] == 0 and not s["drops"])])
+    if key.startswith("flows"):
+        sp = s["sockperf_p99"]
+        rows.append((f"{key[5:]} cubic flows", "p99 <= 5 ms with goodput >= 95%",
+                     f"ping p99 {ms(s['ping']['p99_all'])} ms, sockperf p99 "
+                     f"{ms(sp) if sp is not None else 'did not finish'} ms, "
+                     f"goodput {share(s['goodput'], CAP)}", s["met"], s["ping"]["p99_all"]))
+    elif key == "step":
+        rows.append(("capacity -50%", "p99 back under 5 ms within 0.3 s",
+                     f"for good: {secs(s['settle'], 'not within 8 s')}; first under 5 ms "
+                     f"after {secs(s['first_under'])}",
+                     s["settle"] is not None and s["settle"] <= 0.3, s["settle"]))
+        rows.append(("capacity +100%", "90% utilisation within 1.5 s",
+                     secs(s["t90"], "not within 8 s"),
+                     s["t90"] is not None and s["t90"] <= 1.5, s["t90"]))
+    elif key == "surge":
+        ca, cs = s["crit_alone"], s["crit_surge"]
+        rows.append(("12x sheddable surge", "critical goodput within 10%",
+                     f"{mbit(ca)} -> {mbit(cs)} Mbit/s (lowest 0.5 s: {mbit(s['crit_dip'])})",
+                     bool(s["gp_ok"]), cs / ca if ca and cs is not None else None))
+        pa, psg = s["p99_alone"], s["p99_surge"]
+        rows.append(("12x sheddable surge", "critical p99 within 10%",
+                     f"{ms(pa)} -> {ms(psg)} ms", bool(s["p99_ok"]),
+                     psg / pa if pa and psg is not None else None))
+    elif key == "blackhole":
+        rows.append(("blackhole", "breaker open within 1 s", secs(s["t_open"]),
+                     s["t_open"] is not None and s["t_open"] <= 1, s["t_open"]))
+        rows.append(("heal", "rate back to 90% of the last good rate within 3 s",
+                     secs(s["t_rate"], "not within 8 s"),
+                     s["t_rate"] is not None and s["t_rate"] <= 3, s["t_rate"]))
+    elif key == "loss":
+        rows.append(("1% random loss", "no breaker opening over 20 s",
+                     f"{s['opens']} opening{'' if s['opens'] == 1 else 's'}",
+                     s["opens"] == 0 and s["not_closed_samples"] == 0, s["opens"]))
+        d = s["delivered"]
+        rows.append(("1% random loss", "goodput >= 90%", share(d, CAP),
+                     d is not None and d >= 0.9 * CAP, d / CAP if d is not None else None))
+    elif key == "stall":
+        rows.append(("receiver stops reading", "pressure up and rate down within 1 s",
+                     f"pressure +0.2 after {secs(s['t_pressure'])}, rate -10% after "
+                     f"{secs(s['t_rate'])}",
+                     s["t_pressure"] is not None and s["t_pressure"] <= 1 and
+                     s["t_rate"] is not None and s["t_rate"] <= 1, s["t_rate"]))
+        rows.append(("receiver stops reading", "no loss",
+                     f"{s['retrans']} retransmits ({s['dsack']} of them D-SACKed, "
+                     f"so not losses), "
+                     f"{'-' if s['drops'] is None else int(s['drops'])} bucket drops",
+                     s["lost"] == 0 and not s["drops"], s["lost"]))
+    return rows
+
+
+def summary_table(summary):
+    rows = [[scen, target, text, yes(met)]
+            for key, title, s in summary
+            for scen, target, text, met, _ in target_rows(key, s)]
     return table(["scenario", "target", "sluice", "met?"], rows)
 
 
