@@ -2,10 +2,13 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 """Publish an adaptive benchmark run in the tree.
 
-    tools/bench/adaptive/publish.py [RESULTS_DIR]   (default bench-results/adaptive)
+    tools/bench/adaptive/publish.py [RESULTS_DIR] [--repeat REPEAT_DIR]
+        (default bench-results/adaptive)
 
 Copies the run's results.md into docs/BENCHMARKS_ADAPTIVE.md under "Latest
 results", its summary table into README.md, and its plots into docs/bench/.
+With --repeat, the table of REPEAT_DIR/repeat.md (a REPEAT=N run of
+tools/bench_adaptive.sh) goes under the run, as "Over repeated runs".
 A run that lacks a scenario's section or plot is refused, and nothing is
 written: a published run is a whole one.
 """
@@ -57,12 +60,39 @@ def summary_table(body):
     return m.group(1)
 
 
+def repeated(repeat_dir):
+    """REPEAT_DIR/repeat.md as a subsection of "Latest results"."""
+    path = repeat_dir / "repeat.md"
+    try:
+        text = path.read_text()
+    except OSError as e:
+        fail(f"{path}: {e.strerror}")
+    m = re.search(r"\n(Runs: .*?)\n\n((?:\|.*\n)+)", text)
+    if not m:
+        fail(f"{path}: no table: not a repeat.md")
+    return ("### Over repeated runs\n\n"
+            f"sluice in `REPEAT=N tools/bench_adaptive.sh`, each run whole. "
+            f"{m.group(1)}\n\n{m.group(2)}")
+
+
 def main():
-    results_dir = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / "bench-results" / "adaptive")
+    args = sys.argv[1:]
+    repeat_dir = None
+    if "--repeat" in args:
+        i = args.index("--repeat")
+        if i + 1 >= len(args):
+            fail("--repeat needs a directory")
+        repeat_dir = Path(args[i + 1])
+        del args[i:i + 2]
+    if len(args) > 1:
+        fail("usage: publish.py [RESULTS_DIR] [--repeat REPEAT_DIR]")
+    results_dir = Path(args[0] if args else ROOT / "bench-results" / "adaptive")
     results = results_dir / "results.md"
     if not results.is_file():
         fail(f"{results}: no such file")
     body = run_body(results)
+    if repeat_dir is not None:
+        body += "\n" + repeated(repeat_dir)
     missing = [p for p in PLOTS if not (results_dir / f"{p}.png").is_file()]
     if missing:
         fail(f"{results_dir}: no plot for {', '.join(missing)}")
