@@ -114,7 +114,8 @@ def assert_rate_events_explain(events):
     """The decision log of a busy run reads as a story: each rate event
     starts where the one before it ended, a cut (or a watch) never raises
     the rate and a probe never lowers it: small steps are logged together,
-    and a decision of another reason first logs where they took the rate.
+    and a decision of another reason first logs where they took the rate,
+    at the time it was decided.
     (Logged from the last event's rate instead, a delay cut from an
     unlogged probe read as a rise: 19 of 91 events in a bench run.)"""
     rates = [e for e in events if e["kind"] == "rate"]
@@ -123,6 +124,10 @@ def assert_rate_events_explain(events):
         assert e["old_rate_bps"] == before["new_rate_bps"], (
             f"event {e['seq']} starts at {e['old_rate_bps']}, the one before "
             f"ended at {before['new_rate_bps']}")
+        # One decision an interval (100 ms): a logged step that was
+        # decided earlier carries the time it was decided.
+        assert e["time_us"] - before["time_us"] >= 50000, (
+            f"events {before['seq']} and {e['seq']} {e['time_us'] - before['time_us']} us apart")
     for e in rates:
         old, new = e["old_rate_bps"], e["new_rate_bps"]
         assert not (e["reason"] in NEVER_RAISE and new > old), f"{e['reason']} raised the rate: {e}"

@@ -40,6 +40,7 @@ struct dest_ctrl {
 	__u64 event_rate_Bps;       /* rate in the last rate event */
 	__u32 event_reason;
 	struct ctrl_output unlogged; /* the last decision too small to log */
+	__u64 unlogged_ns;          /* and when it was made (wall clock) */
 	bool has_unlogged;
 	__u32 cap_reported;
 	__u64 seen_tick;
@@ -133,10 +134,11 @@ void control_free(struct control *c)
 }
 
 /* Append to the decision log (the sluice_events ring) and our own log. */
-static void emit(struct control *c, const struct dest_ctrl *d, __u32 kind, __u32 reason,
-		 __u64 old_v, __u64 new_v, const struct ctrl_output *o)
+static void emit_at(struct control *c, const struct dest_ctrl *d, __u64 time_ns, __u32 kind,
+		    __u32 reason, __u64 old_v, __u64 new_v, const struct ctrl_output *o)
 {
 	struct sluice_event ev = {
+		.time_ns = time_ns,
 		.addr = d->addr,
 		.kind = kind,
 		.reason = reason,
@@ -156,6 +158,12 @@ static void emit(struct control *c, const struct dest_ctrl *d, __u32 kind, __u32
 		return;
 	c->cfg_dirty = true;
 	decision_log_print(&ev, ev.pressure_milli / 1000.0);
+}
+
+static void emit(struct control *c, const struct dest_ctrl *d, __u32 kind, __u32 reason,
+		 __u64 old_v, __u64 new_v, const struct ctrl_output *o)
+{
+	emit_at(c, d, 0, kind, reason, old_v, new_v, o);
 }
 
 static struct policy_count *count_for(struct control *c, __u32 policy_id)
@@ -258,9 +266,10 @@ static void publish(struct control *c, struct dest_ctrl *d, const struct sluice_
 	c->ctl_changed = true;
 }
 
-static void rate_event_emit(struct control *c, struct dest_ctrl *d, const struct ctrl_output *o)
+static void rate_event_emit(struct control *c, struct dest_ctrl *d, __u64 time_ns,
+			    const struct ctrl_output *o)
 {
-	emit(c, d, SLUICE_EV_RATE, o->reason, d->event_rate_Bps, o->rate_Bps, o);
+	emit_at(c, d, time_ns, SLUICE_EV_RATE, o->reason, d->event_rate_Bps, o->rate_Bps, o);
 	d->event_rate_Bps = o->rate_Bps;
 	d->event_reason = o->reason;
 	d->has_unlogged = false;
@@ -287,15 +296,16 @@ static void rate_event(struct control *c, struct dest_ctrl *d, const struct ctrl
 	    (step > 1 - EVENT_RATE_STEP && step < 1 + EVENT_RATE_STEP &&
 	     o->reason == d->event_reason)) {
 		d->unlogged = *o;
+		d->unlogged_ns = decision_log_now_ns();
 		d->has_unlogged = o->rate_Bps != d->event_rate_Bps;
 		return;
 	}
 	if (d->has_unlogged && o->reason != d->event_reason) {
-		rate_event_emit(c, d, &d->unlogged);
+		rate_event_emit(c, d, d->unlogged_ns, &d->unlogged);
 		if (o->rate_Bps == d->event_rate_Bps)
 			return;
 	}
-	rate_event_emit(c, d, o);
+	rate_event_emit(c, d, 0, o);
 }
 
 static void breaker_update(struct control *c, struct dest_ctrl *d, const struct dest_sample *s,

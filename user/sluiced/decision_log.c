@@ -10,7 +10,7 @@
 #include "lib/units.h"
 #include "sluiced/decision_log.h"
 
-static __u64 realtime_ns(void)
+__u64 decision_log_now_ns(void)
 {
 	struct timespec ts;
 
@@ -23,7 +23,8 @@ int decision_log_append(int events_fd, __u64 *seq, struct sluice_event *ev)
 	__u32 slot;
 
 	ev->seq = *seq + 1;
-	ev->time_ns = realtime_ns();
+	if (!ev->time_ns)
+		ev->time_ns = decision_log_now_ns();
 	slot = (__u32)(ev->seq % SLUICE_EVENTS_MAX);
 	if (bpf_map_update_elem(events_fd, &slot, ev, BPF_ANY)) {
 		int err = -errno;

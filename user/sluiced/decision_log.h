@@ -9,10 +9,14 @@
 
 #include "sluice/abi.h"
 
+/* The wall clock, as events carry it. */
+__u64 decision_log_now_ns(void);
+
 /*
- * Number ev after *seq, stamp it with the wall clock and write it to its
- * slot of the ring; *seq becomes its number. Returns 0 or -errno (the
- * ring and *seq are then as they were).
+ * Number ev after *seq, stamp it with the wall clock unless it carries the
+ * time it was decided, and write it to its slot of the ring; *seq becomes
+ * its number. Returns 0 or -errno (the ring and *seq are then as they
+ * were).
  */
 int decision_log_append(int events_fd, __u64 *seq, struct sluice_event *ev);
 
