@@ -211,6 +211,37 @@ static void test_gradient_converges_to_bottleneck(void **state)
 }
 
 /*
+ * A transfer starts toward a destination that so far only trickled: the
+ * trickle held the rate down to the floor (it used less than half its
+ * rate), and nothing is known of the path. The law must reach the path
+ * within a second, as TCP's own slow start would, not climb x1.1 an
+ * interval for 3 s; the doubling that finds the path overshoots it for
+ * an interval at most, so the queue stays under two base RTTs.
+ */
+static void test_gradient_starts_from_the_floor_quickly(void **state)
+{
+	struct run *r = run_new(SLUICE_CTRL_GRADIENT, GBIT(1), MBIT(100));
+	const double C = MBIT(100);
+	int bad = 0, start = SECONDS(2), last = SECONDS(6);
+	double held, t_full, q_peak;
+
+	r->m.demand_Bps = MBIT(0.1);
+	run_for(r, start);
+	held = r->rate[start - 1];
+	r->m.demand_Bps = 1e13;
+	run_for(r, last - start);
+	t_full = time_to(r->delivered, start, last, 0.9 * C, INFINITY);
+	q_peak = quantile(r->qdelay_us, start, last, 1) / 1000;
+	tap_note("held at %.0f Mbit/s by a trickle; then 90%% of the path delivered after %.1f s, queueing at most %.1f ms",
+		 held / 125000, t_full, q_peak);
+	CHECK(bad, held <= 0.2 * C, "the trickle left the rate at %.0f Mbit/s", held / 125000);
+	CHECK(bad, t_full >= 0 && t_full <= 1, "90%% of the path after %.1f s", t_full);
+	CHECK(bad, q_peak <= 2 * BASE_US / 1000.0, "queueing reached %.1f ms", q_peak);
+	assert_int_equal(r->broken, 0);
+	assert_int_equal(bad, 0);
+}
+
+/*
  * A drain ends by returning to the rate it left. When that rate was a
  * probe above the path, the return queues at once: the law had just
  * learned the rate that fills the path, and the return goes no higher.
@@ -1231,6 +1262,7 @@ int main(void)
 		cmocka_unit_test(test_gradient_base_rtt_does_not_drift_under_own_queue),
 		cmocka_unit_test(test_gradient_drains_a_queue_it_starts_on),
 		cmocka_unit_test(test_gradient_drain_returns_below_the_path),
+		cmocka_unit_test(test_gradient_starts_from_the_floor_quickly),
 		cmocka_unit_test(test_gradient_follows_capacity_step_down),
 		cmocka_unit_test(test_gradient_returns_after_a_router_stall),
 		cmocka_unit_test(test_gradient_follows_capacity_step_up),

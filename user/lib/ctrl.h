@@ -61,6 +61,7 @@ struct ctrl_state {
 	__u32 queued;              /* search intervals in a row meeting a queue */
 	__u32 grew;                /* intervals in a row delivering beyond it */
 	__u32 probes;              /* probes in a row with no queue at all */
+	bool found;                /* the path pushed back once: no more startup */
 	/* Draining now and then, to see the path without a queue. */
 	__u64 drained_ns;          /* when the last drain began */
 	__u32 draining;            /* intervals of it left */

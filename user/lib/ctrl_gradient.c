@@ -90,6 +90,7 @@
 #define RESUME_JUMP      10   /* delivery this many times the last: resuming */
 #define GROW_BEYOND      1.04 /* beyond it, with no queue, first */
 #define GROW_FAST        1.1  /* ... then, after CLEAN_FOR_FAST clean intervals */
+#define STARTUP_GAIN     2    /* before the path ever pushed back, as slow start */
 #define SEARCH_STILL_GROWING 1.05 /* delivery this much above the last interval's */
 #define SEARCH_QUEUED_FOR 2   /* intervals in a row, before the search ends */
 #define HEADROOM         0.9  /* of the filling rate, while classes compete */
@@ -155,6 +156,7 @@ static double delay_factor(const struct ctrl_signals *sig)
 /* The path delivered D while a queue stood, at this rate. */
 static void cap_learn(struct ctrl_state *st, __u64 D, __u64 rate)
 {
+	st->found = true;
 	st->cap_age = 0;
 	st->cap_Bps = D;
 	st->cap_rate_Bps = rate < D ? D : rate > D * CAP_RATE_MOST ?
@@ -286,6 +288,11 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 		st->queued = 0;
 		st->cap_Bps = st->cap_rate_Bps = 0;
 		g = st->clean > CLEAN_FOR_FAST ? GROW_FAST : GROW_BEYOND;
+		/* Nothing known of the path yet (a destination that only
+		 * trickled was held near its floor): double, as TCP's slow
+		 * start does, until it first pushes back. */
+		if (!st->found && sig->queue_p50_us <= sig->target_us)
+			g = STARTUP_GAIN;
 		rate = (__u64)(rate * g);
 	}
 	if (rate > most)
@@ -459,6 +466,7 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	}
 
 	if (m < 1) {
+		st->found = true;
 		st->clean = 0;
 		st->last_cut_ns = in->now_ns;
 		if (reason == SLUICE_REASON_DELAY) {
