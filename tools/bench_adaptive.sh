@@ -92,8 +92,8 @@ if [ "$REPEAT" -gt 1 ]; then
 	for k in $(seq "$REPEAT"); do
 		say "run $k of $REPEAT"
 		runs+=("$OUT/run-$k")
-		REPEAT=1 BUILD=$BIN OUT="$OUT/run-$k" "$ROOT/tools/bench_adaptive.sh" \
-			"${SCENARIOS[@]}" || die "run $k failed: $OUT/run-$k"
+		REPEAT=1 BUILD=$BIN OUT="$OUT/run-$k" VARIANTS="${VARIANTS[*]}" \
+			"$ROOT/tools/bench_adaptive.sh" "${SCENARIOS[@]}" || die "run $k failed: $OUT/run-$k"
 	done
 	"$PY" "$HERE/repeat.py" "$OUT" "${runs[@]}" >/dev/null || die "repeat.py failed"
 	say "wrote $OUT/repeat.md"
