@@ -437,8 +437,10 @@ static void control_one(struct control *c, const struct dest_sample *s)
 		ctrl_init(&d->ctrl, &pol);
 		memset(&d->br, 0, sizeof(d->br));
 		if (d->adopted && d->has_published) {
-			/* Carry on from where a previous sluiced left off. */
+			/* Carry on from where a previous sluiced left off:
+			 * its rate is no fresh start to double from. */
 			d->ctrl.rate_Bps = d->published.rate_Bps;
+			d->ctrl.found = true;
 			d->br.state = d->published.breaker;
 			d->br.last_good_Bps = pol.rate_Bps;
 		}
