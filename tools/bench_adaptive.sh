@@ -31,7 +31,8 @@
 # (max 1gbit, gradient controller) on the client's c0 and a child cgroup
 # of our own that holds every client. Every 100 ms a sampler records the
 # bottleneck's byte counter and queue, and sluice's rate, pressure and
-# breaker for the server; ping probes the path every 20 ms.
+# breaker for the server; ping probes the path every 20 ms, and the
+# router's near side (the client side's own delay, no bottleneck) as often.
 #
 # Writes bench-results/adaptive/: results.md (the tables), csv/ (one
 # 100 ms time series per run), *.png (plots), raw/ (everything measured).
@@ -122,6 +123,7 @@ eval "$(bash "$LAB_SH" env "$LAB" "$LAB_ID")"
 RUN_PIDS=()     # every background process of the current run
 DAEMON_PID=
 PING_PID=
+HOST_PING_PID=
 SAMPLER_PID=
 RD=             # the current run's raw directory
 T0=             # the current run's time zero (wall clock, s)
@@ -344,6 +346,11 @@ run_go() {
 	in_ns "$NS_C" ping -D -n -O -i 0.02 -W 3 -Q "$tos" "$S_IP" </dev/null >"$RD/ping.txt" 2>&1 &
 	PING_PID=$!
 	RUN_PIDS+=("$PING_PID")
+	# The same probe to the router's near side: no bottleneck on the way,
+	# so what it sees is the client side's own delay under the load.
+	in_ns "$NS_C" ping -D -n -O -i 0.02 -W 3 "$R_C_IP" </dev/null >"$RD/ping-host.txt" 2>&1 &
+	HOST_PING_PID=$!
+	RUN_PIDS+=("$HOST_PING_PID")
 	sleep 0.3
 	T0=$(now)
 	mark t0
@@ -354,6 +361,7 @@ run_end() {
 	mark end
 	wait_drained
 	[ -z "$PING_PID" ] || end_pid "$PING_PID" INT
+	[ -z "$HOST_PING_PID" ] || end_pid "$HOST_PING_PID" INT
 	[ -z "$SAMPLER_PID" ] || end_pid "$SAMPLER_PID"
 	if [ "$variant" = sluice ]; then
 		"$SLUICECTL" --pin-dir "$PIN" -j events -n 1024 >"$RD/events.json" 2>>"$RD/clients.err"
