@@ -165,8 +165,10 @@ def test_sixteen_flows_keep_latency_short_and_link_busy(congested):
     # At least 85% of the bottleneck, as far as this host fills it at a
     # fixed rate now: the pinned rate delivers 94-95 of its 95 Mbit/s on a
     # quiet host (the floor is then the full 85 Mbit/s), less on a busy
-    # or virtualised one. The law delivered 93-97 Mbit/s here; below the
-    # floor it is sawing under the capacity or has collapsed.
+    # or virtualised one. The law delivered 92-98 Mbit/s here; below the
+    # floor it is sawing under the capacity or has collapsed. (A cut to
+    # the delivery of a host's hiccup once held it to 81: see
+    # test_gradient_rides_out_a_host_hiccup.)
     assert_rate_events_explain(events)
     fills = min(1.0, pinned.wire / PINNED_MBPS)
     floor = GOODPUT_FLOOR * BOTTLENECK_MBPS * fills

@@ -413,6 +413,40 @@ static void test_gradient_returns_after_a_router_stall(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/*
+ * The host hiccups: for two intervals every RTT is 3 ms longer (past the
+ * target, short of four: a small queue, which the law watches an interval
+ * before it cuts), and in the second the senders, descheduled, deliver
+ * three quarters of the path.
+ * The capacity never changed: a cut to the dip's delivery would cost a
+ * quarter of the path until the probes find it again.
+ */
+static void test_gradient_rides_out_a_host_hiccup(void **state)
+{
+	struct run *r = run_new(SLUICE_CTRL_GRADIENT, GBIT(1), MBIT(100));
+	const double C = MBIT(100);
+	int bad = 0, hiccup = SECONDS(15), last = SECONDS(20);
+	double low, used;
+
+	run_for(r, hiccup);
+	r->m.extra_us = 3000;
+	run_for(r, 1);
+	r->m.demand_Bps = 0.75 * C;
+	run_for(r, 1);
+	r->m.extra_us = 0;
+	r->m.demand_Bps = 1e13;
+	run_for(r, last - hiccup - 2);
+	low = quantile(r->rate, hiccup, last, 0) / C;
+	used = mean(r->delivered, hiccup + 2, last) / C;
+	tap_note("a 200 ms hiccup: the rate fell to %.0f%%, then delivered %.0f%%",
+		 low * 100, used * 100);
+	CHECK(bad, low >= 0.85, "the rate fell to %.0f%% of a path that never changed",
+	      low * 100);
+	CHECK(bad, used >= 0.9, "delivered %.0f%% in the 3 s after it", used * 100);
+	assert_int_equal(r->broken, 0);
+	assert_int_equal(bad, 0);
+}
+
 /* The bottleneck doubles: the rate, and what is delivered, must follow. */
 static void test_gradient_follows_capacity_step_up(void **state)
 {
@@ -1265,6 +1299,7 @@ int main(void)
 		cmocka_unit_test(test_gradient_starts_from_the_floor_quickly),
 		cmocka_unit_test(test_gradient_follows_capacity_step_down),
 		cmocka_unit_test(test_gradient_returns_after_a_router_stall),
+		cmocka_unit_test(test_gradient_rides_out_a_host_hiccup),
 		cmocka_unit_test(test_gradient_follows_capacity_step_up),
 		cmocka_unit_test(test_gradient_latency_rise_does_not_collapse_rate),
 		cmocka_unit_test(test_gradient_probe_holds_at_a_starting_queue),

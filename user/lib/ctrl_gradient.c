@@ -13,10 +13,12 @@
  *                         ECN not below 85% of what was delivered
  *     delay q             to D x min(max(1 - (q - target) / 200 ms, 0.6), 0.95),
  *                         at least x 0.5 (x 0.95 if D is above the rate)
- *   where D is what the destination delivered in the interval: while a
- *   queue stands the path delivers its capacity, and sending that much
- *   less empties the queue within 200 ms. D is kept as the capacity C,
- *   and the rate at the cut, within [D, 1.03 D], as the filling rate F.
+ *   where D is what the destination delivered while the queue stood (for
+ *   a small queue the better of its two intervals, as a host's hiccup
+ *   lowers one): while a queue stands the path delivers its capacity,
+ *   and sending that much less empties the queue within 200 ms. D is
+ *   kept as the capacity C, and the rate at the cut, within [D, 1.03 D],
+ *   as the filling rate F.
  *   otherwise, when the destination uses at least half its rate:
  *     below 0.97 F                 x 1.25, up to 0.97 F: back to what
  *                                  the path carried, in a few intervals
@@ -181,10 +183,10 @@ static void cap_learn(struct ctrl_state *st, __u64 D, __u64 rate)
  * return above the capacity rebuilds the queue within an interval.
  */
 static __u64 drain_rate(struct ctrl_state *st, const struct ctrl_signals *sig,
-			const struct dest_sample *s, __u64 rate)
+			__u64 D, __u64 rate)
 {
 	double f = 1 - (double)(sig->queue_us - sig->target_us) / DRAIN_TIME_US;
-	__u64 D = s->delivered_Bps, drain;
+	__u64 drain;
 
 	if (!D)
 		return rate;
@@ -203,6 +205,25 @@ static __u64 drain_rate(struct ctrl_state *st, const struct ctrl_signals *sig,
 		drain = (__u64)(rate * CUT_MIN);
 	/* Delivering more than the rate (a burst let through): still a cut. */
 	return drain < rate ? drain : (__u64)(rate * DRAIN_LEAST);
+}
+
+/*
+ * What the path delivered while the queue stood. A small queue is cut
+ * once it has stood DELAY_PERSIST intervals, and the better of the last
+ * two is the capacity: a host's hiccup (the receiver or the bottleneck
+ * itself descheduled for a few milliseconds) raises the RTT and lowers
+ * one interval's delivery together, and a cut to that dip cost 16 flows
+ * a fifth of the path for seconds. A big queue is cut from this
+ * interval's alone: the capacity may just have fallen.
+ */
+static __u64 queue_delivered(const struct ctrl_state *st, const struct dest_sample *s,
+			     bool big_queue)
+{
+	__u64 before = delivered_ago(st, 1);
+
+	if (big_queue || st->over < DELAY_PERSIST || before <= s->delivered_Bps)
+		return s->delivered_Bps;
+	return before;
 }
 
 /* One interval's delivery is noisy by a few percent: the capacity grew
@@ -477,8 +498,9 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 			st->cut_rtt_us = sig->rtt_us;
 			st->cut_delivered_Bps = s->delivered_Bps;
 		}
-		rate = reason == SLUICE_REASON_DELAY ? drain_rate(st, sig, s, rate)
-						     : (__u64)(rate * m);
+		rate = reason == SLUICE_REASON_DELAY ?
+		       drain_rate(st, sig, queue_delivered(st, s, big_queue), rate) :
+		       (__u64)(rate * m);
 		/* A queue is drained by sending a little less than the path
 		 * delivers, not by starving it: ECN cuts stop just below the
 		 * delivered rate. */
