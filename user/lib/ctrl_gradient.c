@@ -36,7 +36,8 @@
  *                                  two clean intervals, until a queue
  *                                  starts while delivery stops growing
  *                                  (two intervals in a row),
- *     never above twice the best recent delivered rate.
+ *     never above 1.25 times the best recent delivered rate (twice,
+ *     before the path first pushed back).
  *   While critical traffic shares the destination with a lower class, the
  *   rate stays at most 0.9 F (for 10 s after the path last showed F): the
  *   bottleneck's queue is theirs in common.
@@ -71,6 +72,7 @@
 #define SIGNAL_AT        0.05 /* ECN alpha or rwnd pressure worth acting on */
 #define CLEAN_FOR_FAST   2
 #define DELIVERED_CAP    2
+#define RAISE_CAP        1.25 /* of the best recent delivery, once the path pushed back */
 #define JUDGE_RTT_KEPT   0.9  /* the RTT stayed above 90% of the cut's */
 #define JUDGE_RATE_LOST  0.9  /* while delivery fell below 90% */
 #define FUTILE_CUTS      3    /* in a row, before the latency is accepted */
@@ -258,7 +260,7 @@ static bool capacity_grew(struct ctrl_state *st, const struct ctrl_signals *sig,
 static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 		  const struct dest_sample *s, __u64 rate)
 {
-	__u64 most = ctrl_delivered_max(st) * DELIVERED_CAP;
+	__u64 most = (__u64)(ctrl_delivered_max(st) * (st->found ? RAISE_CAP : DELIVERED_CAP));
 	__u64 settle = (__u64)(st->cap_rate_Bps * CAP_SETTLE);
 	double g;
 
@@ -316,6 +318,13 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 			g = STARTUP_GAIN;
 		rate = (__u64)(rate * g);
 	}
+	/* A rate far above anything the senders delivered lately shows
+	 * nothing of the path, and holds nothing back when it narrows: 16
+	 * flows held to 100 Mbit/s by their windows, the queue unseen in
+	 * the low percentile, crept to 180 in 6 s, and a halved path then
+	 * queued 20 ms behind half that. Once the path has pushed back, a
+	 * raise stops a quarter above the best recent delivery: room for
+	 * senders a busy host holds a fifth below their rate. */
 	if (rate > most)
 		rate = most > st->rate_Bps ? most : st->rate_Bps;
 	return rate;
