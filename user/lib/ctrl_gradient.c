@@ -36,8 +36,8 @@
  *                                  two clean intervals, until a queue
  *                                  starts while delivery stops growing
  *                                  (two intervals in a row),
- *     never above 1.25 times the best recent delivered rate (twice,
- *     before the path first pushed back).
+ *     never above twice the best recent delivered rate, 1.25 times
+ *     while the median shows a queue, once the path has pushed back.
  *   While critical traffic shares the destination with a lower class, the
  *   rate stays at most 0.9 F (for 10 s after the path last showed F): the
  *   bottleneck's queue is theirs in common.
@@ -72,7 +72,7 @@
 #define SIGNAL_AT        0.05 /* ECN alpha or rwnd pressure worth acting on */
 #define CLEAN_FOR_FAST   2
 #define DELIVERED_CAP    2
-#define RAISE_CAP        1.25 /* of the best recent delivery, once the path pushed back */
+#define RAISE_CAP        1.25 /* ... while a queue shows, once the path pushed back */
 #define JUDGE_RTT_KEPT   0.9  /* the RTT stayed above 90% of the cut's */
 #define JUDGE_RATE_LOST  0.9  /* while delivery fell below 90% */
 #define FUTILE_CUTS      3    /* in a row, before the latency is accepted */
@@ -260,7 +260,8 @@ static bool capacity_grew(struct ctrl_state *st, const struct ctrl_signals *sig,
 static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 		  const struct dest_sample *s, __u64 rate)
 {
-	__u64 most = (__u64)(ctrl_delivered_max(st) * (st->found ? RAISE_CAP : DELIVERED_CAP));
+	bool queued = st->found && sig->queue_p50_us > sig->target_us;
+	__u64 most = (__u64)(ctrl_delivered_max(st) * (queued ? RAISE_CAP : DELIVERED_CAP));
 	__u64 settle = (__u64)(st->cap_rate_Bps * CAP_SETTLE);
 	double g;
 
@@ -318,13 +319,16 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 			g = STARTUP_GAIN;
 		rate = (__u64)(rate * g);
 	}
-	/* A rate far above anything the senders delivered lately shows
-	 * nothing of the path, and holds nothing back when it narrows: 16
-	 * flows held to 100 Mbit/s by their windows, the queue unseen in
-	 * the low percentile, crept to 180 in 6 s, and a halved path then
-	 * queued 20 ms behind half that. Once the path has pushed back, a
-	 * raise stops a quarter above the best recent delivery: room for
-	 * senders a busy host holds a fifth below their rate. */
+	/* A rate far above anything the senders delivered lately, while
+	 * the median shows a queue, shows nothing of the path and holds
+	 * nothing back when it narrows: 16 flows held to 100 Mbit/s by
+	 * their windows, the queue unseen in the low percentile, crept to
+	 * 180 in 6 s, and a halved path then queued 20 ms behind half
+	 * that. There, once the path has pushed back, a raise stops a
+	 * quarter above the best recent delivery: room for senders a busy
+	 * host holds a fifth below their rate. With no queue at all the
+	 * rate keeps twice the delivery within reach, for demand that
+	 * returns (critical traffic alone, when a surge joins it). */
 	if (rate > most)
 		rate = most > st->rate_Bps ? most : st->rate_Bps;
 	return rate;
