@@ -260,10 +260,21 @@ static bool capacity_grew(struct ctrl_state *st, const struct ctrl_signals *sig,
 static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 		  const struct dest_sample *s, __u64 rate)
 {
-	bool queued = st->found && sig->queue_p50_us > sig->target_us;
-	__u64 most = (__u64)(ctrl_delivered_max(st) * (queued ? RAISE_CAP : DELIVERED_CAP));
-	__u64 settle = (__u64)(st->cap_rate_Bps * CAP_SETTLE);
+	bool path_queues = st->found && sig->queue_p50_us > sig->target_us;
+	__u64 settle = (__u64)(st->cap_rate_Bps * CAP_SETTLE), most;
 	double g;
+
+	/* A rate far above anything the senders delivered lately, while
+	 * the median shows a queue, shows nothing of the path and holds
+	 * nothing back when it narrows: 16 flows held to 100 Mbit/s by
+	 * their windows, the queue unseen in the low percentile, crept to
+	 * 180 in 6 s, and a halved path then queued 20 ms behind half
+	 * that. There, once the path has pushed back, a raise stops a
+	 * quarter above the best recent delivery: room for senders a busy
+	 * host holds a fifth below their rate. With no queue at all the
+	 * rate keeps twice the delivery within reach, for demand that
+	 * returns (critical traffic alone, when a surge joins it). */
+	most = (__u64)(ctrl_delivered_max(st) * (path_queues ? RAISE_CAP : DELIVERED_CAP));
 
 	st->clean++;
 	if (rate < settle) {
@@ -319,16 +330,6 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
 			g = STARTUP_GAIN;
 		rate = (__u64)(rate * g);
 	}
-	/* A rate far above anything the senders delivered lately, while
-	 * the median shows a queue, shows nothing of the path and holds
-	 * nothing back when it narrows: 16 flows held to 100 Mbit/s by
-	 * their windows, the queue unseen in the low percentile, crept to
-	 * 180 in 6 s, and a halved path then queued 20 ms behind half
-	 * that. There, once the path has pushed back, a raise stops a
-	 * quarter above the best recent delivery: room for senders a busy
-	 * host holds a fifth below their rate. With no queue at all the
-	 * rate keeps twice the delivery within reach, for demand that
-	 * returns (critical traffic alone, when a surge joins it). */
 	if (rate > most)
 		rate = most > st->rate_Bps ? most : st->rate_Bps;
 	return rate;
