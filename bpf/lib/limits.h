@@ -33,10 +33,22 @@ static __always_inline __u32 max3(__u32 a, __u32 b, __u32 c)
 	return a > c ? a : c;
 }
 
+/* Connections counted lately: the larger of this epoch's count (still
+ * growing) and the last one's. */
+static __always_inline __u32 lately(__u32 now, __u32 prev)
+{
+	return max3(now, prev, 1);
+}
+
 /*
  * This connection's part of the destination's rate: the rate split among
  * the connections busy lately, and with priority classes, first among the
- * busy classes by their shares and the ladder (sluice/classes.h).
+ * busy classes by their shares and the ladder (sluice/classes.h). A bulk
+ * connection's split is among the bulk ones: a light one beside it (a
+ * ping-pong beside a transfer) no longer halves it. A light one's is among
+ * all the busy ones, as it was; so together the light ones use at most a
+ * 1/SLUICE_BULK_USE of the rate more than it, and the bucket at TC holds
+ * the rest.
  */
 static __always_inline __u64 share_of(const struct sluice_config *cfg,
 				      const struct sluice_dest *d,
@@ -49,7 +61,8 @@ static __always_inline __u64 share_of(const struct sluice_config *cfg,
 		return d->rate_Bps;
 	if (!cfg || !(cfg->class_share_pct[0] | cfg->class_share_pct[1] |
 		      cfg->class_share_pct[2] | cfg->class_share_pct[3]))
-		return d->rate_Bps / max3(s->busy_now, s->busy_prev, 1);
+		return d->rate_Bps / (st->bulk ? lately(s->bulk_now, s->bulk_prev) :
+						 lately(s->busy_now, s->busy_prev));
 	for (i = 0; i < SLUICE_CLASSES; i++)
 		if (s->class_busy_now[i] | s->class_busy_prev[i])
 			mask |= 1u << i;
@@ -59,7 +72,8 @@ static __always_inline __u64 share_of(const struct sluice_config *cfg,
 		permille = d->class_pct[cls] ? d->class_pct[cls] * 10 : SLUICE_CLASS_MIN_PERMILLE;
 	else
 		permille = sluice_class_permille(cfg->class_share_pct, mask, d->ladder, cls);
-	n = max3(s->class_busy_now[cls], s->class_busy_prev[cls], 1);
+	n = st->bulk ? lately(s->class_bulk_now[cls], s->class_bulk_prev[cls]) :
+		       lately(s->class_busy_now[cls], s->class_busy_prev[cls]);
 	return d->rate_Bps * permille / 1000 / n;
 }
 

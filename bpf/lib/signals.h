@@ -28,11 +28,30 @@ static __always_inline struct sluice_signals *signals_get(const struct sluice_ad
 }
 
 /*
- * Count this socket as busy in the current epoch (in total and in its
- * class), rotating the destination's epoch counters when this is the
- * epoch's first event.
+ * Whether this socket counts as bulk in the epoch it is entering: it used
+ * at least 1/SLUICE_BULK_USE of its pacing rate in the epoch before (or
+ * is not paced yet, as a new connection). A light one, a ping-pong beside
+ * a bulk transfer, would otherwise take half the rate and use none of it.
  */
-static __always_inline void busy_mark(struct sluice_signals *s, struct sluice_sk *st, __u64 now)
+static __always_inline bool bulk_in(const struct sluice_sk *st, __u64 epoch)
+{
+	__u64 used_Bps;
+
+	if (!st->pacing_Bps)
+		return true;
+	used_Bps = st->busy_epoch + 1 == epoch ?
+		   (__u64)st->epoch_bytes * (1000000000ULL / SLUICE_BUSY_EPOCH_NS) : 0;
+	return used_Bps * SLUICE_BULK_USE >= st->pacing_Bps;
+}
+
+/*
+ * Count this socket as busy in the current epoch (in total and in its
+ * class, and as bulk if it is), rotating the destination's epoch counters
+ * when this is the epoch's first event; `acked` is what this event
+ * acknowledged.
+ */
+static __always_inline void busy_mark(struct sluice_signals *s, struct sluice_sk *st, __u64 now,
+				      __u64 acked)
 {
 	__u64 epoch = now / SLUICE_BUSY_EPOCH_NS;
 	__u64 old = READ_ONCE(s->busy_epoch);
@@ -44,16 +63,28 @@ static __always_inline void busy_mark(struct sluice_signals *s, struct sluice_sk
 		next = old + 1 == epoch;
 		WRITE_ONCE(s->busy_prev, next ? READ_ONCE(s->busy_now) : 0);
 		WRITE_ONCE(s->busy_now, 0);
+		WRITE_ONCE(s->bulk_prev, next ? READ_ONCE(s->bulk_now) : 0);
+		WRITE_ONCE(s->bulk_now, 0);
 		for (i = 0; i < SLUICE_CLASSES; i++) {
 			WRITE_ONCE(s->class_busy_prev[i], next ? READ_ONCE(s->class_busy_now[i]) : 0);
 			WRITE_ONCE(s->class_busy_now[i], 0);
+			WRITE_ONCE(s->class_bulk_prev[i], next ? READ_ONCE(s->class_bulk_now[i]) : 0);
+			WRITE_ONCE(s->class_bulk_now[i], 0);
 		}
 	}
 	if (st->busy_epoch != epoch) {
+		st->bulk = bulk_in(st, epoch);
 		st->busy_epoch = epoch;
+		st->epoch_bytes = 0;
 		__sync_fetch_and_add(&s->busy_now, 1);
 		__sync_fetch_and_add(&s->class_busy_now[cls], 1);
+		if (st->bulk) {
+			__sync_fetch_and_add(&s->bulk_now, 1);
+			__sync_fetch_and_add(&s->class_bulk_now[cls], 1);
+		}
 	}
+	acked += st->epoch_bytes;
+	st->epoch_bytes = acked > 0xffffffffULL ? 0xffffffffU : (__u32)acked;
 }
 
 /* What the receiver tells us: deliveries, CE echoes, window stalls. */

@@ -92,9 +92,9 @@ static __always_inline void on_established(struct bpf_sock_ops *ops, struct bpf_
 		return;
 	__sync_fetch_and_add(&s->conns_opened, 1);
 	__sync_fetch_and_add(&s->conns_active, 1);
-	/* A new connection is busy until it shows otherwise. */
+	/* A new connection is busy, and bulk, until it shows otherwise. */
 	now = bpf_ktime_get_ns();
-	busy_mark(s, st, now);
+	busy_mark(s, st, now, 0);
 	st->counted = 1;
 	st->last_bytes_acked = ops->bytes_acked;
 	st->last_total_retrans = ops->total_retrans;
@@ -154,6 +154,7 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk
 	struct tcp_sock *tcp = bpf_skc_to_tcp_sock(sk);
 	__u32 rtt_us = ack_rtt_us(ops, tcp);
 	__u64 acked = ops->bytes_acked, now = bpf_ktime_get_ns();
+	__u64 newly = acked > st->last_bytes_acked ? acked - st->last_bytes_acked : 0;
 
 	if (s) {
 		__u32 b = sluice_rtt_bucket(rtt_us);
@@ -165,10 +166,10 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk
 		WRITE_ONCE(s->rtt_last_us, rtt_us);
 		if (b < SLUICE_RTT_BUCKETS)
 			__sync_fetch_and_add(&s->rtt_hist[b], 1);
-		if (acked > st->last_bytes_acked) {
-			__sync_fetch_and_add(&s->bytes_acked, acked - st->last_bytes_acked);
+		if (newly) {
+			__sync_fetch_and_add(&s->bytes_acked, newly);
 			__sync_fetch_and_add(&s->class_bytes_acked[st->cls & (SLUICE_CLASSES - 1)],
-					     acked - st->last_bytes_acked);
+					     newly);
 		}
 		/* Applications may mark or set the DSCP of a connection at
 		 * any time (some only after connect()): look again once an
@@ -177,7 +178,7 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk
 		    st->busy_epoch != now / SLUICE_BUSY_EPOCH_NS)
 			st->cls = sk_class(cfg, sk, false);
 		/* RTT samples come from ACKs of new data: the socket is busy. */
-		busy_mark(s, st, now);
+		busy_mark(s, st, now, newly);
 		receiver_signals(sk, tcp, st, s);
 	}
 	st->last_bytes_acked = acked;

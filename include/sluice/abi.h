@@ -262,6 +262,7 @@ struct sluice_dest {
 _Static_assert(sizeof(struct sluice_dest) == 256, "sluice_dest layout");
 
 #define SLUICE_BUSY_EPOCH_NS 100000000ULL /* 100 ms */
+#define SLUICE_BULK_USE      4 /* bulk: used at least 1/4 of its pacing rate */
 
 /* RTT histogram: log-linear, 4 sub-buckets per power of two, from 1 us. */
 #define SLUICE_RTT_SUB_BITS 2
@@ -288,7 +289,8 @@ struct sluice_signals {
 	 * Connections that had data acknowledged in the current and in the
 	 * previous busy epoch (SLUICE_BUSY_EPOCH_NS). A destination's rate is
 	 * shared among its busy connections, so an idle control connection
-	 * does not take a share it never uses.
+	 * does not take a share it never uses; and among the bulk ones of
+	 * them (bulk_*, below) first, so a light one does not either.
 	 */
 	__u64 busy_epoch;
 	__u32 busy_now;
@@ -302,8 +304,19 @@ struct sluice_signals {
 	__u64 zero_wnd_acks;   /* ACKs that closed the receive window */
 	__u64 class_bytes_acked[SLUICE_CLASSES]; /* bytes_acked by class */
 	__u32 rtt_hist[SLUICE_RTT_BUCKETS];
+	/*
+	 * Of the busy connections, the bulk ones: those that used at least
+	 * SLUICE_BULK_USE of their pacing rate in their last busy epoch (and
+	 * those not paced yet). The rate is split among these; a light one
+	 * (a ping-pong, an RPC, a health check beside a bulk transfer) paces
+	 * at the split among all the busy ones, which it uses little of.
+	 */
+	__u32 bulk_now;
+	__u32 bulk_prev;
+	__u32 class_bulk_now[SLUICE_CLASSES];
+	__u32 class_bulk_prev[SLUICE_CLASSES];
 };
-_Static_assert(sizeof(struct sluice_signals) == 192 + SLUICE_RTT_BUCKETS * 4,
+_Static_assert(sizeof(struct sluice_signals) == 232 + SLUICE_RTT_BUCKETS * 4,
 	       "sluice_signals layout");
 
 enum sluice_event_kind {
@@ -364,8 +377,11 @@ struct sluice_sk {
 	__u32 last_delivered_ce;
 	__u32 last_rwnd_jiffies;
 	__u8 cls;          /* enum sluice_class */
-	__u8 pad2[3];
+	__u8 bulk;         /* counted bulk in its busy epoch */
+	__u8 pad2[2];
+	__u32 epoch_bytes; /* acked in its busy epoch */
+	__u32 pad3;
 };
-_Static_assert(sizeof(struct sluice_sk) == 64, "sluice_sk layout");
+_Static_assert(sizeof(struct sluice_sk) == 72, "sluice_sk layout");
 
 #endif /* SLUICE_ABI_H */

@@ -592,8 +592,9 @@ def test_dest_show_signals_and_override(pins, packet):
     pins.ok("policy", "add", "10.0.0.0/8", "rate", "50mbit")
     pins.send(packet)
     # Ten samples of 1000 us, as the sock_ops program would count them, two
-    # connections busy in this 100 ms epoch, one in the last, and what the
-    # receivers said: 50 of 1000 segments CE, 1.2 s window-limited.
+    # connections busy in this 100 ms epoch (one of them bulk), one in the
+    # last, and what the receivers said: 50 of 1000 segments CE, 1.2 s
+    # window-limited.
     size = pins.value_size("sluice_signals")
     epoch = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 100_000_000
     # (the per-class busy counts, 2 x 4 u32, stay 0)
@@ -601,7 +602,8 @@ def test_dest_show_signals_and_override(pins, packet):
                        epoch, 2, 1, *([0] * 8), 1000, 50, 1_200_000, 3)
     hist = [0] * RTT_BUCKETS
     hist[rtt_bucket(1000)] = 10
-    tail = struct.pack(f"<{RTT_BUCKETS}I", *hist)
+    # the histogram, then the bulk counts (the per-class ones stay 0)
+    tail = struct.pack(f"<{RTT_BUCKETS}I2I8I", *hist, 1, 0, *([0] * 8))
     pins.update("sluice_signals", v4_key("10.1.2.3"),
                 head + bytes(size - len(head) - len(tail)) + tail)
     pins.update("sluice_dest_ctl", v4_key("10.1.2.3"),
@@ -617,7 +619,7 @@ def test_dest_show_signals_and_override(pins, packet):
     assert (s["retrans_segs"], s["rtos"], s["bytes_acked"]) == (5, 1, 123_456)
     # Busy now: the larger of this epoch's and the last one's, even if the
     # epoch turned over since the entry was written.
-    assert s["conns_busy"] == 2
+    assert (s["conns_busy"], s["conns_bulk"]) == (2, 1)
     assert (s["delivered_pkts"], s["delivered_ce_pkts"]) == (1000, 50)
     assert (s["rwnd_limited_us"], s["zero_window_acks"]) == (1_200_000, 3)
     assert shown["override"] == {"rate_bps": 10_000_000, "burst_bytes": 262_144,
@@ -632,7 +634,7 @@ def test_dest_show_signals_and_override(pins, packet):
     assert re.search(r"^\trtt\s+mean 1\.00ms\s+median \d+us\s+last 1\.00ms\s+samples 10$",
                      text, re.M), text
     assert re.search(r"^\tconnects\s+12\s+failed 2$", text, re.M), text
-    assert re.search(r"^\tconns\s+active 3\s+busy 2\s+opened 10\s+closed 7$", text, re.M), text
+    assert re.search(r"^\tconns\s+active 3\s+busy 2\s+bulk 1\s+opened 10\s+closed 7$", text, re.M), text
     assert re.search(r"^\tecn\s+CE on 50 of 1000 delivered pkts \(5\.0%\)$", text, re.M), text
     assert re.search(r"^\trwnd\s+limited 1\.20s\s+zero-window acks 3$", text, re.M), text
 

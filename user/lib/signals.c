@@ -109,6 +109,7 @@ static void make_sample(struct dest_sample *s, const struct prev *p,
 	s->zero_wnd_acks = DELTA(zero_wnd_acks);
 	s->conns_active = cur->conns_active;
 	s->conns_busy = cur->busy_now > cur->busy_prev ? cur->busy_now : cur->busy_prev;
+	s->conns_bulk = cur->bulk_now > cur->bulk_prev ? cur->bulk_now : cur->bulk_prev;
 	for (i = 0; i < SLUICE_CLASSES; i++)
 		if (cur->class_busy_now[i] | cur->class_busy_prev[i])
 			s->classes_busy |= 1u << i;

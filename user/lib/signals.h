@@ -32,6 +32,7 @@ struct dest_sample {
 	__u64 zero_wnd_acks;
 	__u32 conns_active;
 	__u32 conns_busy;    /* connections with data acked lately */
+	__u32 conns_bulk;    /* of them, those the rate is split among */
 	__u8 classes_busy;   /* bit per enum sluice_class with such connections */
 	__u64 class_delivered_Bps[SLUICE_CLASSES]; /* delivered_Bps, by class */
 	bool active;         /* anything happened in the interval */

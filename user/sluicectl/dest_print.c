@@ -104,19 +104,32 @@ static void json_add_opt_u64(cJSON *o, const char *key, int err, unsigned long l
 }
 
 /*
- * Connections that had data acknowledged lately: the count the sock_ops
- * program shares the rate among, the larger of this busy epoch's and the
- * last one's. Counts of epochs further back are history, not "lately".
+ * Connections counted lately in one of the busy epochs' counters: the
+ * larger of this epoch's count and the last one's. Counts of epochs
+ * further back are history, not "lately".
  */
-static __u32 signals_busy(const struct dest_ctx *c, const struct sluice_signals *s)
+static __u32 signals_lately(const struct dest_ctx *c, const struct sluice_signals *s,
+			    __u32 now, __u32 prev)
 {
 	__u64 epoch = c->now / SLUICE_BUSY_EPOCH_NS;
 
 	if (s->busy_epoch == epoch)
-		return s->busy_now > s->busy_prev ? s->busy_now : s->busy_prev;
+		return now > prev ? now : prev;
 	if (s->busy_epoch + 1 == epoch)
-		return s->busy_now;
+		return now;
 	return 0;
+}
+
+/* Connections that had data acknowledged lately. */
+static __u32 signals_busy(const struct dest_ctx *c, const struct sluice_signals *s)
+{
+	return signals_lately(c, s, s->busy_now, s->busy_prev);
+}
+
+/* Of them, the bulk ones: the sock_ops program shares the rate among these. */
+static __u32 signals_bulk(const struct dest_ctx *c, const struct sluice_signals *s)
+{
+	return signals_lately(c, s, s->bulk_now, s->bulk_prev);
 }
 
 static cJSON *signals_json(const struct dest_ctx *c, const struct sluice_signals *s)
@@ -127,6 +140,7 @@ static cJSON *signals_json(const struct dest_ctx *c, const struct sluice_signals
 
 	json_add_u64(j, "conns_active", s->conns_active);
 	json_add_u64(j, "conns_busy", signals_busy(c, s));
+	json_add_u64(j, "conns_bulk", signals_bulk(c, s));
 	json_add_u64(j, "conns_opened", s->conns_opened);
 	json_add_u64(j, "conns_closed", s->conns_closed);
 	json_add_u64(j, "connects", s->connects);
@@ -390,9 +404,9 @@ static void show_receiver(const struct sluice_signals *s)
 
 static void show_signals(const struct dest_ctx *c, const struct sluice_signals *s)
 {
-	printf("\tconns     active %u  busy %u  opened %llu  closed %llu\n",
-	       s->conns_active, signals_busy(c, s), (unsigned long long)s->conns_opened,
-	       (unsigned long long)s->conns_closed);
+	printf("\tconns     active %u  busy %u  bulk %u  opened %llu  closed %llu\n",
+	       s->conns_active, signals_busy(c, s), signals_bulk(c, s),
+	       (unsigned long long)s->conns_opened, (unsigned long long)s->conns_closed);
 	printf("\tconnects  %llu  failed %llu\n", (unsigned long long)s->connects,
 	       (unsigned long long)s->connect_fails);
 	show_rtt(s);

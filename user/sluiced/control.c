@@ -406,13 +406,13 @@ static void log_decision(const struct dest_ctrl *d, const struct dest_sample *s,
 	char a[SLUICE_ADDR_STRLEN], r[32], dl[32];
 
 	log_debug("%s: rate %s (%s) pressure %.2f rtt %llu/%llu us base %llu us target %llu us "
-		  "delivered %s conns %u clamp %u retrans %llu ce %llu",
+		  "delivered %s conns %u bulk %u clamp %u retrans %llu ce %llu",
 		  format_addr(a, sizeof(a), &d->addr), format_rate(r, sizeof(r), o->rate_Bps),
 		  reason_name(o->reason), d->ctrl.pressure,
 		  (unsigned long long)s->rtt_p10_us, (unsigned long long)s->rtt_p50_us,
 		  (unsigned long long)o->sig.base_us, (unsigned long long)o->sig.target_us,
 		  format_rate(dl, sizeof(dl), s->delivered_Bps),
-		  s->conns_busy, o->cwnd_clamp, (unsigned long long)s->retrans,
+		  s->conns_busy, s->conns_bulk, o->cwnd_clamp, (unsigned long long)s->retrans,
 		  (unsigned long long)s->delivered_ce);
 }
 
