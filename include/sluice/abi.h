@@ -204,7 +204,11 @@ struct sluice_config {
 	__u64 event_seq;        /* last event written to sluice_events */
 	__u8 class_share_pct[SLUICE_CLASSES]; /* guaranteed shares; all 0 = no classes */
 	__u32 classify_kinds;   /* enum sluice_classify_kind bits present in sluice_classify */
-	__u64 reserved[2];
+	/* While critical traffic shares a destination with a lower class, its
+	 * rate stays this many percent below what fills the path (0: not). */
+	__u8 critical_headroom_pct;
+	__u8 pad2[7];
+	__u64 reserved[1];
 };
 _Static_assert(sizeof(struct sluice_config) == 64, "sluice_config layout");
 

@@ -149,12 +149,12 @@ class Pins:
              "key", *hexbytes(key), "value", *hexbytes(value)])
 
     def set_config(self, abi=ABI_VERSION, ctl_gen=0, lease_ns=0, event_seq=0,
-                   shares=(0, 0, 0, 0), kinds=0):
-        """sluice_config, with the class shares and classify kinds as
-        sluiced's reconcile_classes() publishes them."""
+                   shares=(0, 0, 0, 0), kinds=0, headroom=0):
+        """sluice_config, with the class shares, classify kinds and
+        critical headroom as sluiced's reconcile_classes() publishes them."""
         self.update("sluice_config", bytes(4),
-                    struct.pack("<IIQQIIQ4BI2Q", abi, 0, ctl_gen, lease_ns, 0, 0, event_seq,
-                                *shares, kinds, 0, 0))
+                    struct.pack("<IIQQIIQ4BIB7xQ", abi, 0, ctl_gen, lease_ns, 0, 0, event_seq,
+                                *shares, kinds, headroom, 0))
 
     def put_class_rule(self, kind, value, cls):
         """A sluice_classify entry: struct sluice_class_key -> enum sluice_class."""
@@ -511,17 +511,19 @@ def test_status_shows_classes(pins):
     assert re.search(r"^classes\s+none$", text, re.M), text
     assert re.search(r"^classify\s+none$", text, re.M), text
 
-    pins.set_config(shares=(40, 30, 20, 10), kinds=CLASSIFY_DSCP | CLASSIFY_MARK)
+    pins.set_config(shares=(40, 30, 20, 10), kinds=CLASSIFY_DSCP | CLASSIFY_MARK, headroom=25)
     pins.put_class_rule(CLASSIFY_DSCP, 46, CRITICAL)
     pins.put_class_rule(CLASSIFY_DSCP, 10, SHEDDABLE)
     pins.put_class_rule(CLASSIFY_MARK, 7, SCAVENGER)
     st = pins.ok("status")
     assert st["class_share_pct"] == {"critical": 40, "default": 30, "sheddable": 20,
                                      "scavenger": 10}
+    assert st["critical_headroom_pct"] == 25
     # In the order the datapath tries them: cgroup, mark, DSCP.
     assert st["classify_kinds"] == ["mark", "dscp"] and st["classify_rules"] == 3
     text = pins.ctl("status").stdout
-    assert re.search(r"^classes\s+critical 40%  default 30%  sheddable 20%  scavenger 10%$",
+    assert re.search(r"^classes\s+critical 40%  default 30%  sheddable 20%  scavenger 10%"
+                     r"  \(critical headroom 25%\)$",
                      text, re.M), text
     assert re.search(r"^classify\s+3 rules by mark, dscp$", text, re.M), text
 

@@ -129,6 +129,49 @@ def test_check_refuses_a_section_with_no_keys(harness, case):
         f"error for an empty {header} does not name {word!r} at line {line}: {error!r}")
 
 
+BAD_HEADROOMS = {
+    # name: (class section, headroom value, words the error must name)
+    "not critical": ("[class sheddable]", "10%", ("headroom", "class sheddable")),
+    "over half": ("[class critical]", "60%", ("60%",)),
+    "negative": ("[class critical]", "-5", ("-5",)),
+    "not a number": ("[class critical]", "lots", ("lots",)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_HEADROOMS))
+def test_check_refuses_a_bad_headroom(harness, case):
+    """The critical class's headroom: a percentage up to half the path, in
+    [class critical] alone."""
+    h = harness
+    conf = write_config(h, "50mbit")
+    section, value, words = BAD_HEADROOMS[case]
+    base = conf.read_text() + "\n[class critical]\ndscp = 46\n"
+    conf.write_text(base + "headroom = 25%\n")
+    good = check_config(h, conf)
+    assert good.returncode == 0, f"headroom = 25% refused: {good.stderr.strip()}"
+    conf.write_text(base + f"{section}\ndscp = 10\nheadroom = {value}\n"
+                    if section != "[class critical]" else base + f"headroom = {value}\n")
+    error = refused_in_one_line(h, conf, f"headroom = {value} in {section}")
+    assert all(w in error for w in words), f"error for {case} does not name {words}: {error!r}"
+
+
+def test_headroom_reaches_the_datapath_config_and_follows_sighup(harness):
+    h = harness
+    conf = write_config(h, "50mbit")
+    base = conf.read_text() + "\n[class critical]\ndscp = 46\n"
+    conf.write_text(base + "headroom = 30%\n")
+    daemon = h.start_daemon(config=conf)
+    assert h.ctl("status", json_out=True)["critical_headroom_pct"] == 30
+
+    conf.write_text(base)  # the default again
+    daemon.send(signal.SIGHUP)
+    deadline = time.monotonic() + 5
+    while h.ctl("status", json_out=True)["critical_headroom_pct"] != 10:
+        assert time.monotonic() < deadline, (
+            f"headroom not back to 10% after SIGHUP:\n{daemon.log()}")
+        time.sleep(0.1)
+
+
 def test_sigterm_detaches_and_keeps_policies(harness):
     h = harness
     daemon = h.start_daemon()

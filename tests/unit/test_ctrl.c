@@ -682,14 +682,18 @@ static void probe_state(struct ctrl_state *st, struct sluice_policy *pol, double
 	st->rate_Bps = (__u64)rate;
 }
 
+#define HEADROOM_PCT 10 /* sluice.conf's default */
+
 /* One gradient interval of these busy classes (bit per enum
- * sluice_class) that delivered `delivered` with these RTTs. */
-static struct ctrl_output class_step(struct ctrl_state *st, const struct sluice_policy *pol,
-				     __u8 classes, double delivered, __u64 p10_us, __u64 p50_us)
+ * sluice_class) that delivered `delivered` with these RTTs, with this
+ * critical headroom. */
+static struct ctrl_output headroom_step(struct ctrl_state *st, const struct sluice_policy *pol,
+					__u8 classes, double delivered, __u64 p10_us,
+					__u64 p50_us, __u8 headroom_pct)
 {
 	struct dest_sample s = clean_sample(p10_us);
 	struct ctrl_input in = { .s = &s, .pol = pol, .interval_ns = SIM_INTERVAL_NS,
-				 .now_ns = 100 * SIM_INTERVAL_NS };
+				 .now_ns = 100 * SIM_INTERVAL_NS, .headroom_pct = headroom_pct };
 	struct ctrl_output o = {};
 
 	s.rtt_p50_us = p50_us;
@@ -698,6 +702,13 @@ static struct ctrl_output class_step(struct ctrl_state *st, const struct sluice_
 	st->drained_ns = in.now_ns; /* no periodic drain in the middle */
 	controller_for(SLUICE_CTRL_GRADIENT)->step(st, &in, &o);
 	return o;
+}
+
+/* The same, with the default headroom. */
+static struct ctrl_output class_step(struct ctrl_state *st, const struct sluice_policy *pol,
+				     __u8 classes, double delivered, __u64 p10_us, __u64 p50_us)
+{
+	return headroom_step(st, pol, classes, delivered, p10_us, p50_us, HEADROOM_PCT);
 }
 
 /* The same, for a destination without classes: the rate decided. */
@@ -871,6 +882,17 @@ static void test_gradient_headroom_while_critical_shares(void **state)
 	      100 * o.rate_Bps / C);
 	CHECK(bad, o.reason == SLUICE_REASON_HEADROOM, "reason %u, want headroom (%u)", o.reason,
 	      SLUICE_REASON_HEADROOM);
+
+	/* The operator's headroom: 30% keeps the rate at 70%; 0 keeps none. */
+	probe_state(&st, &pol, C, C);
+	o = headroom_step(&st, &pol, crit | shed, C, BASE_US, BASE_US, 30);
+	CHECK(bad, o.rate_Bps <= 0.7 * C + 1 && o.reason == SLUICE_REASON_HEADROOM,
+	      "headroom 30%%: rate %.1f%% (%s), want 70%% (headroom)", 100 * o.rate_Bps / C,
+	      reason_name(o.reason));
+	probe_state(&st, &pol, C, C);
+	o = headroom_step(&st, &pol, crit | shed, C, BASE_US, BASE_US, 0);
+	CHECK(bad, o.rate_Bps > C, "headroom 0%%: rate %.1f%%, want a probe past 100%%",
+	      100 * o.rate_Bps / C);
 
 	probe_state(&st, &pol, C, C);
 	st.cap_age = 100; /* 10 s since the path was last seen full */

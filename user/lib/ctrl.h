@@ -91,6 +91,10 @@ struct ctrl_input {
 	const struct sluice_policy *pol;
 	__u64 now_ns;
 	__u64 interval_ns;
+	/* While critical traffic shares the destination with a lower class,
+	 * stay this many percent below the rate that fills the path (0: do
+	 * not): sluice.conf's [class critical] headroom. */
+	__u8 headroom_pct;
 };
 
 struct ctrl_output {

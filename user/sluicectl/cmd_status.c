@@ -176,6 +176,7 @@ static void json_add_classes(cJSON *o, const struct status *st)
 
 	for (i = 0; i < SLUICE_CLASSES; i++)
 		json_add_u64(shares, class_name(i), st->cfg.class_share_pct[i]);
+	json_add_u64(o, "critical_headroom_pct", st->cfg.critical_headroom_pct);
 	for (i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++)
 		if (st->cfg.classify_kinds & kind_names[i].kind)
 			cJSON_AddItemToArray(kinds, cJSON_CreateString(kind_names[i].name));
@@ -245,7 +246,7 @@ static void print_classes(const struct status *st)
 		for (i = 0; i < SLUICE_CLASSES; i++)
 			printf("%s%s %u%%", i ? "  " : "", class_name(i),
 			       st->cfg.class_share_pct[i]);
-		printf("\n");
+		printf("  (critical headroom %u%%)\n", st->cfg.critical_headroom_pct);
 	}
 }
 

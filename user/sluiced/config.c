@@ -15,6 +15,8 @@
 
 #define INTERVAL_MIN_NS 10000000ULL   /* 10 ms */
 #define INTERVAL_MAX_NS 10000000000ULL /* 10 s */
+#define HEADROOM_DEFAULT_PCT 10
+#define HEADROOM_MAX_PCT     50
 
 struct parse_ctx {
 	struct sluiced_config *c;
@@ -42,6 +44,7 @@ void config_defaults(struct sluiced_config *c)
 	snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", SLUICE_PIN_DIR_DEFAULT);
 	c->interval_ns = 100000000ULL;
 	c->dest_table_size = SLUICE_DEST_MAX_DEFAULT;
+	c->critical_headroom_pct = HEADROOM_DEFAULT_PCT;
 }
 
 int config_add_iface(struct sluiced_config *c, const char *name)
@@ -190,21 +193,38 @@ static int parse_uint(const char *s, unsigned long long max, __u64 *out)
 	return 0;
 }
 
+/* "25" or "25%", at most max: 0, or -EINVAL. */
+static int parse_pct(const char *s, unsigned long max, __u8 *out)
+{
+	unsigned long pct;
+	char *end;
+
+	errno = 0;
+	pct = strtoul(s, &end, 10);
+	if (errno || end == s || *s == '-' || (*end && strcmp(end, "%")) || pct > max)
+		return -EINVAL;
+	*out = (__u8)pct;
+	return 0;
+}
+
 static int class_key(struct parse_ctx *x, const char *key, const char *val)
 {
 	struct stat st;
 	__u64 v;
 
 	if (!strcmp(key, "share")) {
-		char *end;
-		unsigned long pct;
-
-		errno = 0;
-		pct = strtoul(val, &end, 10);
-		if (errno || end == val || (*end && strcmp(end, "%")) || pct > 100)
+		if (parse_pct(val, 100, &x->c->class_share_pct[x->cur_class]))
 			return fail(x, "invalid share '%s' (0%% to 100%%)", val);
-		x->c->class_share_pct[x->cur_class] = (__u8)pct;
 		x->share_set[x->cur_class] = true;
+		return 1;
+	}
+	if (!strcmp(key, "headroom")) {
+		if (x->cur_class != SLUICE_CLASS_CRITICAL)
+			return fail(x, "headroom belongs in [class critical], not [%s]",
+				    x->cur_section);
+		if (parse_pct(val, HEADROOM_MAX_PCT, &x->c->critical_headroom_pct))
+			return fail(x, "invalid headroom '%s' (0%% to %d%%)", val,
+				    HEADROOM_MAX_PCT);
 		return 1;
 	}
 	if (!strcmp(key, "dscp")) {

@@ -47,6 +47,8 @@ struct sluiced_config {
 	/* Priority classes: shares in percent, all 0 when none are configured. */
 	__u8 class_share_pct[SLUICE_CLASSES];
 	bool classes;
+	/* [class critical] headroom: percent below the path while it shares */
+	__u8 critical_headroom_pct;
 	int n_class_rules;
 	struct class_rule class_rules[SLUICED_MAX_CLASS_RULES];
 };

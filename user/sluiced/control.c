@@ -418,7 +418,8 @@ static void log_decision(const struct dest_ctrl *d, const struct dest_sample *s,
 
 static void control_one(struct control *c, const struct dest_sample *s)
 {
-	struct ctrl_input in = { .s = s, .now_ns = c->now_ns, .interval_ns = c->interval_ns };
+	struct ctrl_input in = { .s = s, .now_ns = c->now_ns, .interval_ns = c->interval_ns,
+				 .headroom_pct = classes_on(c) ? c->cfg.critical_headroom_pct : 0 };
 	struct sluice_dest_ctl v = {};
 	struct ctrl_output o = {};
 	struct sluice_policy pol;

@@ -133,12 +133,14 @@ int reconcile_classes(const struct sluice_maps *m, const struct sluiced_config *
 	if (err)
 		return err;
 	memcpy(cfg.class_share_pct, c->class_share_pct, sizeof(cfg.class_share_pct));
+	cfg.critical_headroom_pct = c->classes ? c->critical_headroom_pct : 0;
 	cfg.classify_kinds = kinds;
 	if (bpf_map_update_elem(m->config, &zero, &cfg, BPF_ANY))
 		return -errno;
 	if (c->classes)
 		log_info("classes: shares %u/%u/%u/%u%% (critical/default/sheddable/scavenger), "
-			 "%d rules", c->class_share_pct[0], c->class_share_pct[1],
-			 c->class_share_pct[2], c->class_share_pct[3], c->n_class_rules);
+			 "critical headroom %u%%, %d rules", c->class_share_pct[0],
+			 c->class_share_pct[1], c->class_share_pct[2], c->class_share_pct[3],
+			 c->critical_headroom_pct, c->n_class_rules);
 	return 0;
 }
