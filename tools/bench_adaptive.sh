@@ -19,7 +19,9 @@
 #   POLICY_MAX (default 1gbit) and POLICY_EXTRA (more lines for the policy
 #   section) change sluice's policy: POLICY_MAX=90mbit POLICY_EXTRA="min =
 #   90mbit" pins the rate: the path's delay tail at a fixed load, with no
-#   probing.
+#   probing. HEADROOM (default: unset, sluice.conf's 10%) sets the critical
+#   class's headroom in the surge: HEADROOM=30% trades a fifth of the
+#   path for the lower classes against critical latency.
 #   REPEAT=N runs it all N times, each whole run in OUT/run-K, and writes
 #   OUT/repeat.md: per target, in how many runs sluice met it and the
 #   median (tools/bench/adaptive/repeat.py). One run on a small shared
@@ -61,6 +63,7 @@ TBF_RATE=92mbit
 read -r -a VARIANTS <<<"${VARIANTS:-sluice cubic bbr tbf}"
 POLICY_MAX=${POLICY_MAX:-1gbit}
 POLICY_EXTRA=${POLICY_EXTRA:-}
+HEADROOM=${HEADROOM:-}
 ALL_SCENARIOS=(flows step surge blackhole loss stall)
 
 die() { echo "bench-adaptive: $*" >&2; exit 1; }
@@ -280,6 +283,7 @@ EOT
 
 [class critical]
 dscp = 46
+${HEADROOM:+headroom = $HEADROOM}
 
 [class sheddable]
 dscp = 10
