@@ -382,6 +382,37 @@ static void test_gradient_follows_capacity_step_down(void **state)
 }
 
 /*
+ * A smaller step, 100 -> 85mbit: the queue it builds stays small for a
+ * while, and a small queue's cut keeps nine tenths of the last second's
+ * delivery. The next cuts, and the big queue if it grows, still follow.
+ */
+static void test_gradient_follows_a_small_capacity_drop(void **state)
+{
+	struct run *r = run_new(SLUICE_CTRL_GRADIENT, GBIT(1), MBIT(100));
+	const double C = MBIT(85);
+	int bad = 0, step = SECONDS(10), last = SECONDS(20), from = SECONDS(13);
+	double t_rate, rate, q99, q_max;
+
+	run_for(r, step);
+	r->m.cap_Bps = C;
+	run_for(r, last - step);
+	t_rate = time_to(r->rate, step, last, 0, 1.05 * C);
+	rate = mean(r->rate, from, last) / C;
+	q_max = quantile(r->qdelay_us, step, last, 1) / 1000;
+	q99 = quantile(r->qdelay_us, from, last, 0.99) / 1000;
+	tap_note("100 -> 85mbit: rate within 105%% in %.1f s, longest queue %.1f ms; then rate %.0f%%, p99 queueing %.1f ms",
+		 t_rate, q_max, rate * 100, q99);
+	CHECK(bad, t_rate >= 0 && t_rate <= 1, "rate took %.1f s to follow, want at most 1 s",
+	      t_rate);
+	CHECK(bad, q_max <= 20, "the queue reached %.1f ms", q_max);
+	CHECK(bad, rate >= 0.85 && rate <= 1.1, "settled rate %.0f%% of the new capacity",
+	      rate * 100);
+	CHECK(bad, q99 <= 5, "settled p99 queueing delay %.1f ms", q99);
+	assert_int_equal(r->broken, 0);
+	assert_int_equal(bad, 0);
+}
+
+/*
  * The router stalls for 300 ms on a busy host: the path delivers 55% of
  * its capacity while the queue stands, and the law cuts to that. On such
  * a host RTT samples wait on the host itself (the median by up to 3 ms,
@@ -443,6 +474,37 @@ static void test_gradient_rides_out_a_host_hiccup(void **state)
 	CHECK(bad, low >= 0.85, "the rate fell to %.0f%% of a path that never changed",
 	      low * 100);
 	CHECK(bad, used >= 0.9, "delivered %.0f%% in the 3 s after it", used * 100);
+	assert_int_equal(r->broken, 0);
+	assert_int_equal(bad, 0);
+}
+
+/*
+ * A longer hiccup: both intervals of the small queue deliver four fifths
+ * of the path. The path never changed, and a small queue cannot say it
+ * narrowed by a fifth (that would queue 20 ms a second): the cut keeps
+ * nine tenths of the last second's best delivery.
+ */
+static void test_gradient_rides_out_a_two_interval_hiccup(void **state)
+{
+	struct run *r = run_new(SLUICE_CTRL_GRADIENT, GBIT(1), MBIT(100));
+	const double C = MBIT(100);
+	int bad = 0, hiccup = SECONDS(15), last = SECONDS(17);
+	double low, used;
+
+	run_for(r, hiccup);
+	r->m.extra_us = 3000;
+	r->m.demand_Bps = 0.8 * C;
+	run_for(r, 2);
+	r->m.extra_us = 0;
+	r->m.demand_Bps = 1e13;
+	run_for(r, last - hiccup - 2);
+	low = quantile(r->rate, hiccup, last, 0) / C;
+	used = mean(r->delivered, hiccup + 2, last) / C;
+	tap_note("a 200 ms hiccup at 80%%: the rate fell to %.0f%%, then delivered %.0f%%",
+		 low * 100, used * 100);
+	CHECK(bad, low >= 0.83, "the rate fell to %.0f%% of a path that never changed",
+	      low * 100);
+	CHECK(bad, used >= 0.9, "delivered %.0f%% in the 2 s after it", used * 100);
 	assert_int_equal(r->broken, 0);
 	assert_int_equal(bad, 0);
 }
@@ -1339,7 +1401,9 @@ int main(void)
 		cmocka_unit_test(test_gradient_starts_from_the_floor_quickly),
 		cmocka_unit_test(test_gradient_follows_capacity_step_down),
 		cmocka_unit_test(test_gradient_returns_after_a_router_stall),
+		cmocka_unit_test(test_gradient_follows_a_small_capacity_drop),
 		cmocka_unit_test(test_gradient_rides_out_a_host_hiccup),
+		cmocka_unit_test(test_gradient_rides_out_a_two_interval_hiccup),
 		cmocka_unit_test(test_gradient_follows_capacity_step_up),
 		cmocka_unit_test(test_gradient_latency_rise_does_not_collapse_rate),
 		cmocka_unit_test(test_gradient_probe_holds_at_a_starting_queue),

@@ -15,7 +15,8 @@
  *                         at least x 0.5 (x 0.95 if D is above the rate)
  *   where D is what the destination delivered while the queue stood (for
  *   a small queue the better of its two intervals, as a host's hiccup
- *   lowers one): while a queue stands the path delivers its capacity,
+ *   lowers one, and no less than 0.9 of the last second's best): while a
+ *   queue stands the path delivers its capacity,
  *   and sending that much less empties the queue within 200 ms. D is
  *   kept as the capacity C, and the rate at the cut, within [D, 1.03 D],
  *   as the filling rate F.
@@ -83,6 +84,7 @@
 #define ECN_FLOOR        0.85 /* ECN cuts stop at this share of delivery */
 #define DELAY_PERSIST    2    /* intervals in a row above target before a cut */
 #define DELAY_AT_ONCE    4    /* ... unless the queue is this many targets */
+#define SMALL_QUEUE_KEEPS 0.9 /* a small queue: the path still carries this much */
 #define CAP_SETTLE       0.97 /* the share of the filling rate to return to */
 #define CAP_RETURN       1.25 /* how fast, per interval */
 #define CAP_PROBE        1.01 /* growth past it, while delivery stays */
@@ -215,17 +217,26 @@ static __u64 drain_rate(struct ctrl_state *st, const struct ctrl_signals *sig,
  * two is the capacity: a host's hiccup (the receiver or the bottleneck
  * itself descheduled for a few milliseconds) raises the RTT and lowers
  * one interval's delivery together, and a cut to that dip cost 16 flows
- * a fifth of the path for seconds. A big queue is cut from this
- * interval's alone: the capacity may just have fallen.
+ * a fifth of the path for seconds. A hiccup can span both intervals, so a
+ * small queue is also taken for no less than SMALL_QUEUE_KEEPS of the
+ * best delivery of the last second: a path that narrowed by more fills a
+ * big queue within two intervals (a tenth less capacity queues 10 ms a
+ * second), and a cut to two dips' delivery (80 of 100 Mbit/s) cost 16
+ * flows a sixth of the path for 2 s, as probes past a busy host's RTTs
+ * climb a percent an interval. A big queue is cut from this interval's
+ * delivery alone: the capacity may just have fallen.
  */
 static __u64 queue_delivered(const struct ctrl_state *st, const struct dest_sample *s,
 			     bool big_queue)
 {
-	__u64 before = delivered_ago(st, 1);
+	__u64 D = s->delivered_Bps, before = delivered_ago(st, 1), least;
 
-	if (big_queue || st->over < DELAY_PERSIST || before <= s->delivered_Bps)
-		return s->delivered_Bps;
-	return before;
+	if (big_queue)
+		return D;
+	if (st->over >= DELAY_PERSIST && before > D)
+		D = before;
+	least = (__u64)(ctrl_delivered_max(st) * SMALL_QUEUE_KEEPS);
+	return D > least ? D : least;
 }
 
 /* One interval's delivery is noisy by a few percent: the capacity grew
