@@ -46,9 +46,9 @@ static __always_inline __u32 lately(__u32 now, __u32 prev)
  * busy classes by their shares and the ladder (sluice/classes.h). A bulk
  * connection's split is among the bulk ones: a light one beside it (a
  * ping-pong beside a transfer) no longer halves it. A light one's is among
- * all the busy ones, as it was; so together the light ones use at most a
- * 1/SLUICE_BULK_USE of the rate more than it, and the bucket at TC holds
- * the rest.
+ * all the busy ones, as it was, and it used less than 1/SLUICE_BULK_USE of
+ * that: the light ones together go at most that share of the rate beyond
+ * it, which the bucket at TC holds back.
  */
 static __always_inline __u64 share_of(const struct sluice_config *cfg,
 				      const struct sluice_dest *d,
