@@ -30,7 +30,36 @@ SLUICECTL = BUILD / "sluicectl"
 LAB_SH = REPO / "tests" / "lab" / "lab.sh"
 
 IPERF_PORT = 5201
+ECHO_PORT = 11112
 TOOLS = ("ip", "tc", "nsenter", "iperf3", "bpftool")
+
+# A light connection: 100 bytes every 20 ms, each answered before the next.
+ECHO_SERVER = """
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(4)
+while True:
+    c, _ = s.accept()
+    while True:
+        b = c.recv(4096)
+        if not b:
+            break
+        c.sendall(b)
+    c.close()
+"""
+ECHO_CLIENT = """
+import socket, sys, time
+c = socket.socket()
+c.setsockopt(socket.IPPROTO_IP, socket.IP_TOS, int(sys.argv[4]))
+c.connect((sys.argv[1], int(sys.argv[2])))
+end = time.monotonic() + float(sys.argv[3])
+while time.monotonic() < end:
+    c.sendall(b"x" * 100)
+    c.recv(4096)
+    time.sleep(0.02)
+"""
 
 _seq = 0
 
@@ -336,6 +365,24 @@ class Harness:
                 return proc
             time.sleep(0.05)
         raise RuntimeError(f"iperf3 server did not listen on port {port}")
+
+    def pingpong(self, seconds, tos=0, port=ECHO_PORT):
+        """An echo server in the server's namespace and, from the test
+        cgroup, a client that sends it 100 bytes every 20 ms for `seconds`
+        (IP TOS `tos`): a connection busy every epoch, and light."""
+        server = subprocess.Popen(["ip", "netns", "exec", self.lab.ns_s, "python3", "-c",
+                                   ECHO_SERVER, self.lab.server_ip, str(port)],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        self.procs.append(server)
+        deadline = time.monotonic() + 5
+        while not self.lab.exec_in(self.lab.ns_s, "ss", "-Hltn", f"sport = :{port}").stdout.strip():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"echo server did not listen on port {port}")
+            time.sleep(0.05)
+        return self.spawn_client("python3", "-c", ECHO_CLIENT, self.lab.server_ip, str(port),
+                                 str(seconds), str(tos),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     def iperf(self, dst, seconds=7, skip=1.5, extra=(), during=None):
         """Run one iperf3 client (cubic) in the test cgroup and measure the

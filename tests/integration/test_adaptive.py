@@ -303,6 +303,46 @@ def test_open_breaker_lets_critical_connects_through(requirements, tmp_path):
         h.close()
 
 
+def test_a_light_critical_connection_leaves_the_class_part_to_a_bulk_one(requirements,
+                                                                         tmp_path):
+    """A critical ping-pong (the benchmark's sockperf probe, say) beside a
+    critical transfer and sheddable bulk, under a static 60 Mbit/s policy:
+    critical's part is two thirds of the rate (40 Mbit/s, by the shares of
+    the busy classes), and the transfer gets it, not the half of it an
+    even split with the ping-pong gave (20 Mbit/s)."""
+    h = sluice_lab.Harness(tmp_path)
+    try:
+        h.up()
+        conf = tmp_path / "sluice.conf"
+        conf.write_text(
+            f"[sluice]\ninterface = {h.lab.env['IF_C']}\ncgroup = {h.cgroup}\n\n"
+            f"[policy server]\nprefix = {h.lab.server_ip}/32\nrate = 60mbit\n\n"
+            "[class critical]\ndscp = 46\n\n[class sheddable]\ndscp = 10\n")
+        h.start_daemon(config=conf)
+        h.iperf_server()
+        h.iperf_server(port=sluice_lab.IPERF_PORT + 1)
+        h.pingpong(14, tos=184)
+        bulk = h.spawn_client("iperf3", "-c", h.lab.server_ip, "-p",
+                              str(sluice_lab.IPERF_PORT + 1), "-t", "12", "-C", "cubic", "-P", "4",
+                              "-S", "40", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        critical = h.spawn_client("iperf3", "-c", h.lab.server_ip, "-p", str(sluice_lab.IPERF_PORT),
+                                  "-t", "8", "-b", "35M", "-S", "184", "-J",
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        out, _ = critical.communicate(timeout=40)
+        h.procs.remove(critical)
+        bulk.wait(timeout=30)
+        h.procs.remove(bulk)
+        crit_mbps = json.loads(out)["end"]["sum_received"]["bits_per_second"] / 1e6
+        print(f"critical beside a critical ping-pong and sheddable bulk: {crit_mbps:.1f} Mbit/s "
+              f"of its 35 (part 40 of 60)")
+        assert crit_mbps >= 31, (
+            f"critical got {crit_mbps:.1f} Mbit/s of its 35 within a part of 40: "
+            f"the ping-pong took a share of the class's part")
+    finally:
+        h.close()
+
+
 def test_critical_beside_bulk_keeps_its_rate_and_the_link_busy(requirements, tmp_path):
     """Critical traffic (DSCP 46, 30 Mbit/s) beside 8 sheddable bulk flows
     (DSCP 10) through the congested lab: critical keeps its rate; the bulk

@@ -3,39 +3,11 @@
 the traffic: one TCP flow, eight TCP flows, or UDP offered at four times
 the rate. TCP is held by pacing, so it loses next to nothing; UDP cannot
 be paced and is held by the bucket, which drops."""
-import subprocess
 import time
 
 from sluice_lab import assert_faster, assert_rate
 
 TARGET_MBPS = 50
-ECHO_PORT = 11112
-
-# A ping-pong: 100 bytes every 20 ms, each answered before the next.
-ECHO_SERVER = """
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind((sys.argv[1], int(sys.argv[2])))
-s.listen(4)
-while True:
-    c, _ = s.accept()
-    while True:
-        b = c.recv(4096)
-        if not b:
-            break
-        c.sendall(b)
-    c.close()
-"""
-ECHO_CLIENT = """
-import socket, sys, time
-c = socket.create_connection((sys.argv[1], int(sys.argv[2])))
-end = time.monotonic() + float(sys.argv[3])
-while time.monotonic() < end:
-    c.sendall(b"x" * 100)
-    c.recv(4096)
-    time.sleep(0.02)
-"""
 
 
 def assert_few_retransmits(run, what):
@@ -79,17 +51,7 @@ def test_a_light_connection_leaves_the_rate_to_a_bulk_one(sluice):
     whole rate, not the half an even split among busy connections gave it."""
     h = sluice
     h.ctl("policy", "add", f"{h.lab.server_ip}/32", "rate", "50mbit")
-    server = subprocess.Popen(["ip", "netns", "exec", h.lab.ns_s, "python3", "-c", ECHO_SERVER,
-                               h.lab.server_ip, str(ECHO_PORT)],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
-    h.procs.append(server)
-    deadline = time.monotonic() + 5
-    while not h.lab.exec_in(h.lab.ns_s, "ss", "-Hltn", f"sport = :{ECHO_PORT}").stdout.strip():
-        assert time.monotonic() < deadline, "the echo server did not listen"
-        time.sleep(0.05)
-    h.spawn_client("python3", "-c", ECHO_CLIENT, h.lab.server_ip, str(ECHO_PORT), "12",
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    h.pingpong(12)
     time.sleep(1)
     counts = []
 
