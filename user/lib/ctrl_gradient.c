@@ -353,9 +353,9 @@ static __u64 grow(struct ctrl_state *st, const struct ctrl_signals *sig,
  * destination keeps the headroom (in->headroom_pct) below the rate that
  * filled the path, and the queue stays short; the lower classes give up
  * the difference, the more of it the emptier the queue (in the surge
- * benchmark, critical's TCP ping-pong p99: 3.5-9 ms at 10%, 2.8-3.3 ms at
- * 20%, 1.3-1.9 ms at 30%, the path 84%, 76% and 66% used). Below the
- * path the law cannot see it grow, so a filling rate is trusted for
+ * benchmark, critical's TCP ping-pong p99: 3.4-9 ms at 10%, 2.8-3.3 ms
+ * at 20%, 1.1-1.9 ms at 30%, the path 82-85%, 75-76% and 66-67% used).
+ * Below the path the law cannot see it grow, so a filling rate is trusted for
  * HEADROOM_TRUST intervals: then the law probes up to the path again, and
  * the queue it meets gives the next one.
  */
