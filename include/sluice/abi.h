@@ -310,7 +310,7 @@ struct sluice_signals {
 	__u32 rtt_hist[SLUICE_RTT_BUCKETS];
 	/*
 	 * Of the busy connections, the bulk ones: those that used at least
-	 * SLUICE_BULK_USE of their pacing rate in their last busy epoch (and
+	 * 1/SLUICE_BULK_USE of their pacing rate in their last busy epoch (and
 	 * those not paced yet). The rate is split among these; a light one
 	 * (a ping-pong, an RPC, a health check beside a bulk transfer) paces
 	 * at the split among all the busy ones, which it uses little of.
