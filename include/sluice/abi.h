@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define SLUICE_ABI_VERSION 2
+#define SLUICE_ABI_VERSION 3
 
 /* Map names: at most 15 characters, also used as pin file names. */
 #define SLUICE_MAP_CONFIG   "sluice_config"
