@@ -704,15 +704,17 @@ def test_dest_show_classes(pins, tmp_path):
 
     shown = pins.ok("dest", "show", "10.1.2.3")
     assert shown["ladder_step"] == 0
+    # No TCP connection has been seen: no signals, so no connection counts.
+    none = {"paced_pct": None, "conns_busy": None, "conns_bulk": None}
     assert shown["classes"] == [
         {"class": "critical", "passed_bytes": 3 * size, "dropped_bytes": 0, "allowed": "full",
-         "paced_pct": None},
+         **none},
         {"class": "default", "passed_bytes": 2 * size, "dropped_bytes": 0, "allowed": "full",
-         "paced_pct": None},
+         **none},
         {"class": "sheddable", "passed_bytes": 0, "dropped_bytes": 0, "allowed": "full",
-         "paced_pct": None},
+         **none},
         {"class": "scavenger", "passed_bytes": size, "dropped_bytes": 0, "allowed": "full",
-         "paced_pct": None},
+         **none},
     ]
     text = pins.ctl("dest", "show", "10.1.2.3").stdout
     assert re.search(class_line("critical", 3 * size, 0, "full"), text, re.M), text
@@ -757,6 +759,25 @@ def test_dest_show_classes(pins, tmp_path):
     step2 = pins.ctl("dest", "show", "10.1.2.3").stdout
     assert re.search(r"^\tladder\s+step 2: scavenger stopped, "
                      r"sheddable held to its guarantee$", step2, re.M), step2
+
+    # Connections per class, as sock_ops counts them in this busy epoch:
+    # critical two busy, one of them bulk (the other a light ping-pong);
+    # sheddable three, all bulk. Each class's part is split among its bulk.
+    epoch = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 100_000_000
+    head = struct.pack("<9Q2IQ2I8I4Q", *([0] * 11), epoch, 5, 0, 2, 0, 3, 0, *([0] * 4),
+                       *([0] * 4))
+    tail = struct.pack(f"<{RTT_BUCKETS}I2I8I", *([0] * RTT_BUCKETS), 4, 0, 1, 0, 3, 0,
+                       *([0] * 4))
+    value_size = pins.value_size("sluice_signals")
+    pins.update("sluice_signals", v4_key("10.1.2.3"),
+                head + bytes(value_size - len(head) - len(tail)) + tail)
+    shown = pins.ok("dest", "show", "10.1.2.3")
+    assert [(c["class"], c["conns_busy"], c["conns_bulk"]) for c in shown["classes"]] == [
+        ("critical", 2, 1), ("default", 0, 0), ("sheddable", 3, 3), ("scavenger", 0, 0)]
+    text = pins.ctl("dest", "show", "10.1.2.3").stdout
+    assert re.search(r"^\tclass\s+critical\s+passed \d+ bytes\s+dropped \d+ bytes\s+"
+                     r"allowed \w+\s+busy 2  bulk 1$", text, re.M), text
+    assert re.search(r"^\tconns\s+active 0\s+busy 5\s+bulk 4\s", text, re.M), text
 
     # Classes gone from the config: the counts stay while the entry does,
     # and every class is full again, whatever the step.

@@ -222,6 +222,15 @@ static cJSON *classes_json(const struct dest_ctx *c, const struct dest_view *v)
 			json_add_u64(o, "paced_pct", paced[i]);
 		else
 			cJSON_AddNullToObject(o, "paced_pct");
+		if (v->has_signals) {
+			json_add_u64(o, "conns_busy", signals_lately(c, &v->sig, v->sig.class_busy_now[i],
+								     v->sig.class_busy_prev[i]));
+			json_add_u64(o, "conns_bulk", signals_lately(c, &v->sig, v->sig.class_bulk_now[i],
+								     v->sig.class_bulk_prev[i]));
+		} else {
+			cJSON_AddNullToObject(o, "conns_busy");
+			cJSON_AddNullToObject(o, "conns_bulk");
+		}
 		cJSON_AddItemToArray(arr, o);
 	}
 	return arr;
@@ -349,8 +358,9 @@ static void show_why(const struct dest_ctx *c, const struct dest_view *v)
 		       fmt_ladder(meaning, sizeof(meaning), ladder));
 }
 
-/* Each class's bytes, what the ladder step lets it send, and the part of
- * the rate it paces at when sluiced split it by use. */
+/* Each class's bytes, what the ladder step lets it send, the part of the
+ * rate it paces at when sluiced split it by use, and its connections busy
+ * lately, of them bulk: its part is split among those. */
 static void show_classes(const struct dest_ctx *c, const struct dest_view *v)
 {
 	const struct sluice_dest *d = &v->entry;
@@ -364,6 +374,12 @@ static void show_classes(const struct dest_ctx *c, const struct dest_view *v)
 		       allow_name(class_allowed(c, v, i)));
 		if (paced)
 			printf("  paced %u%%", paced[i]);
+		if (v->has_signals)
+			printf("  busy %u  bulk %u",
+			       signals_lately(c, &v->sig, v->sig.class_busy_now[i],
+					      v->sig.class_busy_prev[i]),
+			       signals_lately(c, &v->sig, v->sig.class_bulk_now[i],
+					      v->sig.class_bulk_prev[i]));
 		printf("\n");
 	}
 }
