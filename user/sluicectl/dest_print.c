@@ -132,6 +132,17 @@ static __u32 signals_bulk(const struct dest_ctx *c, const struct sluice_signals 
 	return signals_lately(c, s, s->bulk_now, s->bulk_prev);
 }
 
+/* The same two counts for one class: its part is shared among its bulk. */
+static __u32 class_busy(const struct dest_ctx *c, const struct sluice_signals *s, __u8 cls)
+{
+	return signals_lately(c, s, s->class_busy_now[cls], s->class_busy_prev[cls]);
+}
+
+static __u32 class_bulk(const struct dest_ctx *c, const struct sluice_signals *s, __u8 cls)
+{
+	return signals_lately(c, s, s->class_bulk_now[cls], s->class_bulk_prev[cls]);
+}
+
 static cJSON *signals_json(const struct dest_ctx *c, const struct sluice_signals *s)
 {
 	unsigned long long mean = 0, median = 0;
@@ -223,10 +234,8 @@ static cJSON *classes_json(const struct dest_ctx *c, const struct dest_view *v)
 		else
 			cJSON_AddNullToObject(o, "paced_pct");
 		if (v->has_signals) {
-			json_add_u64(o, "conns_busy", signals_lately(c, &v->sig, v->sig.class_busy_now[i],
-								     v->sig.class_busy_prev[i]));
-			json_add_u64(o, "conns_bulk", signals_lately(c, &v->sig, v->sig.class_bulk_now[i],
-								     v->sig.class_bulk_prev[i]));
+			json_add_u64(o, "conns_busy", class_busy(c, &v->sig, i));
+			json_add_u64(o, "conns_bulk", class_bulk(c, &v->sig, i));
 		} else {
 			cJSON_AddNullToObject(o, "conns_busy");
 			cJSON_AddNullToObject(o, "conns_bulk");
@@ -375,11 +384,8 @@ static void show_classes(const struct dest_ctx *c, const struct dest_view *v)
 		if (paced)
 			printf("  paced %u%%", paced[i]);
 		if (v->has_signals)
-			printf("  busy %u  bulk %u",
-			       signals_lately(c, &v->sig, v->sig.class_busy_now[i],
-					      v->sig.class_busy_prev[i]),
-			       signals_lately(c, &v->sig, v->sig.class_bulk_now[i],
-					      v->sig.class_bulk_prev[i]));
+			printf("  busy %u  bulk %u", class_busy(c, &v->sig, i),
+			       class_bulk(c, &v->sig, i));
 		printf("\n");
 	}
 }
