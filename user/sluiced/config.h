@@ -41,6 +41,10 @@ struct sluiced_config {
 	int n_ifaces;
 	__u64 interval_ns;
 	__u32 dest_table_size;
+	/* The place of sluice's filter on clsact egress (tc_handle and
+	 * tc_priority in [sluice]): another one for when a foreign filter
+	 * holds the default. */
+	__u32 tc_handle, tc_priority;
 	bool use_syslog;
 	int n_policies;
 	struct conf_policy policies[SLUICED_MAX_POLICIES];
@@ -56,8 +60,10 @@ struct sluiced_config {
 
 void config_defaults(struct sluiced_config *c);
 /*
- * Read an INI file into c. Returns 0, or -errno with a one-line reason
- * ("FILE:LINE: invalid rate '50mbt'") in err.
+ * Read an INI file into c. Returns 0, or -errno with a one-line reason in
+ * err: the file's first error, with its line and key ("FILE:LINE: invalid
+ * rate '50mbt' (key 'rate' in [policy web])"). No input crashes it; on
+ * error c holds part of the file, to be thrown away.
  */
 int config_load(const char *path, struct sluiced_config *c, char *err, size_t errlen);
 /* Add an interface name; -EINVAL for a bad name, -E2BIG when full. */
