@@ -103,9 +103,17 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 PROG_BINS := $(patsubst tests/prog/%.c,$(OUT)/tests/%,$(PROG_SRCS))
 TEST_HDRS := $(wildcard tests/prog/*.h) $(wildcard tests/unit/*.h)
 
-$(OUT)/tests/test_%: tests/unit/test_%.c $(LIB) $(LIB_HDRS) $(TEST_HDRS) | $(OUT)/tests
+# Unit tests link the daemon's objects too (all but main.o), as an archive,
+# so that a test pulls in only the files it calls (config.o for the parser).
+SLUICED_CORE := $(OUT)/libsluiced.a
+
+$(SLUICED_CORE): $(filter-out $(OUT)/user/sluiced/main.o,$(SLUICED_OBJS))
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
+
+$(OUT)/tests/test_%: tests/unit/test_%.c $(SLUICED_CORE) $(LIB) $(LIB_HDRS) $(TOOL_HDRS) $(TEST_HDRS) | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $< -o $@ $(LIB) $(USER_LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $< -o $@ $(SLUICED_CORE) $(LIB) $(USER_LDLIBS) -lcmocka
 
 $(OUT)/tests/test_%: tests/prog/test_%.c $(LIB) $(LIB_HDRS) $(TEST_HDRS) $(BPF_SKELS) | $(OUT)/tests
 	$(call msg,CC,$@)

@@ -3,6 +3,7 @@
 enforced, `-n` refuses a bad file with one line naming the problem, SIGHUP
 applies an edited file, and SIGTERM detaches while keeping the pinned
 maps, so the policies survive a restart."""
+import re
 import signal
 import time
 
@@ -76,6 +77,98 @@ def test_config_policy_enforced_then_reloaded_on_sighup(harness):
 
     run2 = h.iperf(h.lab.server_ip, seconds=6)
     assert_rate(run2, 20, f"after SIGHUP with rate 20mbit (before: {run1.rate.wire:.2f})")
+
+
+def wait_log(daemon, pattern, timeout=5):
+    """The first line of the daemon's log that matches pattern, waiting for
+    it; None when none comes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [l for l in daemon.log().splitlines() if re.search(pattern, l)]
+        if lines or time.monotonic() > deadline:
+            return lines[0] if lines else None
+        time.sleep(0.1)
+
+
+def test_reload_with_a_key_outside_any_section_keeps_the_running_config(harness):
+    """A typo that puts a key before the first section (it used to crash
+    the parser, and with it the daemon, on SIGHUP) is refused with one line
+    naming the file, the line and the key; the running config stays, and
+    the file once fixed applies on the next SIGHUP."""
+    h = harness
+    conf = write_config(h, "50mbit")
+    daemon = h.start_daemon(config=conf)
+    before = h.policies()
+    prefix = f"{h.lab.server_ip}/32"
+    assert before.get(prefix, {}).get("rate_bps") == 50_000_000, (
+        f"policy list after start: {before}")
+
+    conf.write_text("rate = 1mbit\n" + conf.read_text())
+    daemon.send(signal.SIGHUP)
+    time.sleep(1)
+    assert daemon.proc.poll() is None, (
+        f"sluiced exited {daemon.proc.returncode} on SIGHUP with a key outside any "
+        f"section:\n{daemon.log()}")
+    refused = wait_log(daemon, r"reload refused")
+    assert refused, f"no 'reload refused' in the log:\n{daemon.log()}"
+    assert f"{conf}:1:" in refused and "'rate'" in refused, (
+        f"the refusal does not name {conf}, line 1 and key 'rate': {refused!r}")
+    after = h.policies()
+    assert after == before, (
+        f"a refused reload changed the policies:\nbefore {before}\nafter {after}")
+
+    write_config(h, "20mbit")
+    daemon.send(signal.SIGHUP)
+    rate = wait_policy_rate(h, prefix, 20_000_000)
+    assert rate == 20_000_000, (
+        f"after fixing the file and SIGHUP, policy list shows {prefix} at rate_bps "
+        f"{rate}:\n{daemon.log()}")
+    assert daemon.proc.poll() is None, f"sluiced exited on SIGHUP:\n{daemon.log()}"
+
+
+BROKEN_LINES = {
+    # name: (config text from the good one, line of the error, words it names)
+    "a key before any section": (lambda text: "rate = 1mbit\n" + text, lambda text: 1,
+                                 ("'rate'", "outside any section")),
+    "a key after a header without ]": (lambda text: text + "[policy a\nrate = 1mbit\n",
+                                       lambda text: len(text.splitlines()) + 1,
+                                       ("'[policy a'", "]")),
+    "a key under an unknown class": (lambda text: text + "[class nope]\nshare = 10%\n",
+                                     lambda text: len(text.splitlines()) + 1,
+                                     ("[class nope]",)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN_LINES))
+def test_check_refuses_a_key_in_no_section_with_one_line(harness, case):
+    """`sluiced -n` on a file with a key in no known section: exit 2 and one
+    line naming the file, the line and the key or header; no crash."""
+    h = harness
+    conf = write_config(h, "50mbit")
+    edit, line_of, words = BROKEN_LINES[case]
+    text = conf.read_text()
+    conf.write_text(edit(text))
+    error = refused_in_one_line(h, conf, case)
+    line = line_of(text)
+    assert f"{conf}:{line}:" in error, f"error for {case} is not at line {line}: {error!r}"
+    assert all(w in error for w in words), f"error for {case} does not name {words}: {error!r}"
+
+
+def test_check_takes_a_tc_place_and_refuses_a_bad_one(harness):
+    """tc_handle and tc_priority in [sluice]: another place for sluice's
+    filter, checked as numbers in range."""
+    h = harness
+    conf = write_config(h, "50mbit")
+    text = conf.read_text().replace("[sluice]\n", "[sluice]\ntc_handle = 0x52\n"
+                                    "tc_priority = 0x5200\n")
+    conf.write_text(text)
+    good = check_config(h, conf)
+    assert good.returncode == 0, f"tc_handle 0x52, tc_priority 0x5200 refused: {good.stderr}"
+    conf.write_text(text.replace("tc_priority = 0x5200", "tc_priority = 0x10000"))
+    error = refused_in_one_line(h, conf, "tc_priority = 0x10000")
+    assert f"{conf}:4:" in error and "'0x10000'" in error and "'tc_priority'" in error, (
+        f"error for tc_priority = 0x10000 does not name line 4, the value and the key: "
+        f"{error!r}")
 
 
 BAD_CONFIGS = {
