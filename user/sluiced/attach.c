@@ -12,6 +12,7 @@
 
 #include "lib/log.h"
 #include "sluiced/attach.h"
+#include "sluiced/pins.h"
 
 static int iface_index(const char *ifname)
 {
@@ -24,72 +25,144 @@ static int iface_index(const char *ifname)
 	return (int)idx;
 }
 
-int tc_attach(const char *ifname, int prog_fd)
+/* The name and id of the program a TC filter runs, "" and 0 when none. */
+static void prog_identity(__u32 prog_id, char *name, size_t len)
+{
+	struct bpf_prog_info info = {};
+	__u32 info_len = sizeof(info);
+	int fd = prog_id ? bpf_prog_get_fd_by_id(prog_id) : -1;
+
+	snprintf(name, len, "%s", "");
+	if (fd < 0)
+		return;
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len) == 0)
+		snprintf(name, len, "%.*s", (int)sizeof(info.name), info.name);
+	close(fd);
+}
+
+/*
+ * What holds our place on a clsact egress hook: TC_OURS, TC_FOREIGN (an
+ * eBPF program of another name, described in who), or TC_NOT_EBPF: no
+ * filter, no clsact, or a filter without a program id (classic BPF, or
+ * another kind at our priority); bpf_tc_query cannot tell these apart,
+ * so tc_attach lets the kernel's EEXIST tell, never replacing them.
+ */
+enum { TC_OURS, TC_FOREIGN, TC_NOT_EBPF };
+
+static int tc_holder(struct bpf_tc_hook *hook, const struct tc_place *at, char *who,
+		     size_t len)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = at->handle, .priority = at->priority);
+	char name[BPF_OBJ_NAME_LEN];
+	libbpf_print_fn_t print;
+	int err;
+
+	/* A place that holds nothing is the common answer, not a warning:
+	 * keep libbpf from relaying the kernel's words for it. */
+	print = libbpf_set_print(NULL);
+	err = bpf_tc_query(hook, &opts);
+	libbpf_set_print(print);
+
+	if (err == -ENOENT || err == -EINVAL)
+		return TC_NOT_EBPF;
+	if (err)
+		return err;
+	prog_identity(opts.prog_id, name, sizeof(name));
+	if (!strcmp(name, SLUICE_TC_PROG_NAME))
+		return TC_OURS;
+	snprintf(who, len, "program '%s' (id %u)", name, opts.prog_id);
+	return TC_FOREIGN;
+}
+
+int tc_is_ours(const char *ifname, const struct tc_place *at)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SLUICE_TC_HANDLE,
-			    .priority = SLUICE_TC_PRIO, .prog_fd = prog_fd,
-			    .flags = BPF_TC_F_REPLACE);
-	int idx = iface_index(ifname), err;
+	int idx = iface_index(ifname), holder;
+	char who[128];
 
 	if (idx < 0)
 		return idx;
 	hook.ifindex = idx;
-	/* Most starts find clsact in place (ours from a previous run, or
-	 * another tool's): try the filter first, create the qdisc if needed. */
+	holder = tc_holder(&hook, at, who, sizeof(who));
+	if (holder < 0)
+		return holder;
+	return holder == TC_OURS;
+}
+
+static void log_foreign(const char *ifname, const struct tc_place *at, const char *who)
+{
+	log_warnx("TC egress on %s at prio 0x%x handle 0x%x holds %s, not sluice's; left "
+		  "alone (tc_priority and tc_handle in [sluice] pick another place)",
+		  ifname, at->priority, at->handle, who);
+}
+
+int tc_attach(const char *ifname, int prog_fd, const struct tc_place *at, bool *found)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = at->handle, .priority = at->priority,
+			    .prog_fd = prog_fd);
+	int idx = iface_index(ifname), holder, err;
+	char who[128];
+
+	*found = false;
+	if (idx < 0)
+		return idx;
+	hook.ifindex = idx;
+	holder = tc_holder(&hook, at, who, sizeof(who));
+	if (holder < 0) {
+		log_warnx("query TC egress on %s: %s", ifname, strerror(-holder));
+		return holder;
+	}
+	if (holder == TC_FOREIGN) {
+		log_foreign(ifname, at, who);
+		return -EBUSY;
+	}
+	*found = holder == TC_OURS;
+	/* Ours from a previous run is replaced in place, so enforcement has
+	 * no gap. Anything else is attached without REPLACE: the kernel then
+	 * refuses to overwrite a filter at our place (EEXIST), or one of
+	 * another kind at our priority (EINVAL). */
+	opts.flags = *found ? BPF_TC_F_REPLACE : 0;
+	err = bpf_tc_hook_create(&hook);
+	if (err && err != -EEXIST) {
+		log_warnx("create clsact on %s: %s", ifname, strerror(-err));
+		return err;
+	}
 	err = bpf_tc_attach(&hook, &opts);
-	if (err) {
-		err = bpf_tc_hook_create(&hook);
-		if (err && err != -EEXIST) {
-			log_warnx("create clsact on %s: %s", ifname, strerror(-err));
-			return err;
-		}
-		err = bpf_tc_attach(&hook, &opts);
+	if (err == -EEXIST || (err == -EINVAL && !*found)) {
+		log_foreign(ifname, at, err == -EEXIST ? "a filter that is not an eBPF program" :
+					"a filter of another kind at that priority");
+		return -EBUSY;
 	}
 	if (err) {
 		log_warnx("attach TC egress on %s: %s", ifname, strerror(-err));
 		return err;
 	}
-	log_info("attached TC egress on %s (prio 0x%x handle 0x%x)", ifname,
-		 SLUICE_TC_PRIO, SLUICE_TC_HANDLE);
+	log_info("%s TC egress on %s (prio 0x%x handle 0x%x)", *found ? "took over" : "attached",
+		 ifname, at->priority, at->handle);
 	return 0;
 }
 
-/* Is the program with this id one of ours? Decided by its name. */
-static bool prog_is_ours(__u32 prog_id)
-{
-	struct bpf_prog_info info = {};
-	__u32 len = sizeof(info);
-	int fd = bpf_prog_get_fd_by_id(prog_id);
-	bool ours;
-
-	if (fd < 0)
-		return false;
-	ours = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-	       !strncmp(info.name, SLUICE_TC_PROG_NAME, sizeof(info.name));
-	close(fd);
-	return ours;
-}
-
-int tc_detach(const char *ifname)
+int tc_detach(const char *ifname, const struct tc_place *at)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .attach_point = BPF_TC_EGRESS);
-	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SLUICE_TC_HANDLE,
-			    .priority = SLUICE_TC_PRIO);
-	int idx = iface_index(ifname), err;
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = at->handle, .priority = at->priority);
+	int idx = iface_index(ifname), holder, err;
+	char who[128];
 
 	if (idx < 0)
 		return idx;
 	hook.ifindex = idx;
-	err = bpf_tc_query(&hook, &opts);
-	if (err)
-		return err == -ENOENT || err == -EINVAL ? -ENOENT : err;
-	if (!prog_is_ours(opts.prog_id)) {
-		log_warnx("the filter at our place on %s runs another program; left alone",
-			  ifname);
+	holder = tc_holder(&hook, at, who, sizeof(who));
+	if (holder < 0)
+		return holder;
+	if (holder == TC_NOT_EBPF)
+		return -ENOENT;
+	if (holder == TC_FOREIGN) {
+		log_warnx("TC egress on %s at prio 0x%x handle 0x%x holds %s; left alone",
+			  ifname, at->priority, at->handle, who);
 		return -EBUSY;
 	}
-	opts.prog_fd = opts.prog_id = opts.flags = 0;
 	err = bpf_tc_detach(&hook, &opts);
 	if (err) {
 		log_warnx("detach TC egress on %s: %s", ifname, strerror(-err));
@@ -130,49 +203,85 @@ static int link_pin_path(char *buf, size_t len, const char *pin_dir, const char 
 	return 0;
 }
 
-/* Point an existing pinned link at prog_fd if it serves this cgroup. */
-static int link_reuse(const char *path, __u64 cgroup_id, int prog_fd)
+/* The cgroup v2 id of a directory: its inode number. 0 or -errno. */
+static int cgroup_id_of(const char *cgroup, __u64 *id)
+{
+	struct stat st;
+
+	if (stat(cgroup, &st))
+		return -errno;
+	*id = st.st_ino;
+	return 0;
+}
+
+/* Open the pinned link at path if it is a cgroup link serving cgroup_id:
+ * its fd, -ESTALE when it serves something else, or -errno. */
+static int link_open_serving(const char *path, __u64 cgroup_id)
 {
 	struct bpf_link_info info = {};
 	__u32 len = sizeof(info);
-	int fd = bpf_obj_get(path), err;
+	int fd = bpf_obj_get(path);
 
 	if (fd < 0)
 		return -errno;
-	err = bpf_obj_get_info_by_fd(fd, &info, &len);
-	if (err || info.type != BPF_LINK_TYPE_CGROUP || info.cgroup.cgroup_id != cgroup_id) {
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) || info.type != BPF_LINK_TYPE_CGROUP ||
+	    info.cgroup.cgroup_id != cgroup_id) {
 		close(fd);
 		return -ESTALE;
 	}
-	err = bpf_link_update(fd, prog_fd, NULL);
+	return fd;
+}
+
+bool cgroup_link_serves(const char *pin_dir, const char *link_name, const char *cgroup)
+{
+	char path[PATH_MAX];
+	__u64 id = 0;
+	int fd;
+
+	if (link_pin_path(path, sizeof(path), pin_dir, link_name) || cgroup_id_of(cgroup, &id))
+		return false;
+	fd = link_open_serving(path, id);
+	if (fd < 0)
+		return false;
 	close(fd);
-	return err ? -errno : 0;
+	return true;
 }
 
 int cgroup_attach(const char *cgroup, int prog_fd, enum bpf_attach_type type,
-		  const char *pin_dir, const char *link_name)
+		  const char *pin_dir, const char *link_name, bool *found)
 {
 	char path[PATH_MAX];
-	struct stat st;
-	int cg_fd, fd, err;
+	__u64 id = 0;
+	int cg_fd = -1, fd, err;
 
+	*found = false;
 	err = link_pin_path(path, sizeof(path), pin_dir, link_name);
-	if (err)
+	if (!err)
+		err = cgroup_id_of(cgroup, &id);
+	if (err) {
+		log_warnx("cgroup %s: %s", cgroup, strerror(-err));
 		return err;
+	}
+	fd = link_open_serving(path, id);
+	if (fd >= 0) {
+		/* Ours from a previous run: point it at our program, in place. */
+		err = bpf_link_update(fd, prog_fd, NULL) ? -errno : 0;
+		close(fd);
+		if (err)
+			log_warnx("take over %s on %s: %s", link_name, cgroup, strerror(-err));
+		else
+			log_info("took over %s on %s", link_name, cgroup);
+		*found = !err;
+		return err;
+	}
+	if (fd == -ESTALE && pin_remove(pin_dir, link_name) == 0)
+		log_info("replaced %s, which served another cgroup", link_name);
 	cg_fd = open(cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cg_fd < 0 || fstat(cg_fd, &st)) {
+	if (cg_fd < 0) {
 		err = -errno;
 		log_warn("open cgroup %s", cgroup);
-		goto out;
+		return err;
 	}
-	/* On cgroup v2 a cgroup's id is its directory's inode number. */
-	err = link_reuse(path, st.st_ino, prog_fd);
-	if (err == 0) {
-		log_info("took over %s on %s", link_name, cgroup);
-		goto out;
-	}
-	if (err == -ESTALE && unlink(path) == 0)
-		log_info("replaced %s, which served another cgroup", link_name);
 	fd = bpf_link_create(prog_fd, cg_fd, type, NULL);
 	if (fd < 0) {
 		err = -errno;
@@ -182,28 +291,20 @@ int cgroup_attach(const char *cgroup, int prog_fd, enum bpf_attach_type type,
 	err = bpf_obj_pin(fd, path) ? -errno : 0;
 	close(fd);
 	if (err)
-		log_warnx("pin sock_ops link at %s: %s", path, strerror(-err));
+		log_warnx("pin cgroup link at %s: %s", path, strerror(-err));
 	else
 		log_info("attached %s on %s", link_name, cgroup);
 out:
-	if (cg_fd >= 0)
-		close(cg_fd);
+	close(cg_fd);
 	return err;
 }
 
 int cgroup_detach(const char *pin_dir, const char *link_name)
 {
-	char path[PATH_MAX];
-	int err = link_pin_path(path, sizeof(path), pin_dir, link_name);
+	int err = pin_remove(pin_dir, link_name);
 
 	if (err)
 		return err;
-	if (unlink(path)) {
-		if (errno == ENOENT)
-			return -ENOENT;
-		log_warn("remove %s", path);
-		return -errno;
-	}
 	log_info("detached %s", link_name);
 	return 0;
 }

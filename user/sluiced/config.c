@@ -249,8 +249,7 @@ static int policy_key(struct parse_ctx *x, const char *key, const char *val)
 /* Shares when classes are used but the file leaves some out. */
 static const __u8 default_share_pct[SLUICE_CLASSES] = { 40, 30, 20, 10 };
 
-static int add_rule(struct parse_ctx *x, __u32 kind, __u64 value, const char *val,
-		    const char *cgroup)
+static int add_rule(struct parse_ctx *x, __u32 kind, __u64 value, const char *val)
 {
 	struct sluiced_config *c = x->c;
 	struct class_rule *r;
@@ -268,7 +267,6 @@ static int add_rule(struct parse_ctx *x, __u32 kind, __u64 value, const char *va
 	r->kind = kind;
 	r->value = value;
 	r->cls = (__u8)x->cur_class;
-	snprintf(r->cgroup, sizeof(r->cgroup), "%s", cgroup ? cgroup : "");
 	return 1;
 }
 
@@ -295,18 +293,18 @@ static int class_key(struct parse_ctx *x, const char *key, const char *val)
 	if (!strcmp(key, "dscp")) {
 		if (parse_uint(val, 63, &v))
 			return bad_value(x, "dscp", val, "0 to 63");
-		return add_rule(x, SLUICE_CLASSIFY_DSCP, v, val, NULL);
+		return add_rule(x, SLUICE_CLASSIFY_DSCP, v, val);
 	}
 	if (!strcmp(key, "mark")) {
 		if (parse_uint(val, 0xffffffffULL, &v) || !v)
 			return bad_value(x, "mark", val, "1 to 0xffffffff");
-		return add_rule(x, SLUICE_CLASSIFY_MARK, v, val, NULL);
+		return add_rule(x, SLUICE_CLASSIFY_MARK, v, val);
 	}
 	if (!strcmp(key, "cgroup")) {
 		/* On cgroup v2 a cgroup's id is its directory's inode number. */
 		if (val[0] != '/' || stat(val, &st) || !S_ISDIR(st.st_mode))
 			return bad_value(x, "cgroup", val, "an existing cgroup v2 directory");
-		return add_rule(x, SLUICE_CLASSIFY_CGROUP, st.st_ino, val, val);
+		return add_rule(x, SLUICE_CLASSIFY_CGROUP, st.st_ino, val);
 	}
 	return fail(x, "unknown key '%s' in [%s]", key, x->cur_section);
 }

@@ -13,7 +13,8 @@
 
 #define SLUICED_CONF_DEFAULT "/etc/sluice/sluice.conf"
 #define SLUICED_MAX_IFACES   32
-#define SLUICED_MAX_POLICIES 1024
+/* As many as the tables hold: sluice_policy and sluice_classify. */
+#define SLUICED_MAX_POLICIES SLUICE_POLICY_MAX_DEFAULT
 
 struct conf_policy {
 	char name[64];
@@ -24,13 +25,12 @@ struct conf_policy {
 	bool has_controller;
 };
 
-#define SLUICED_MAX_CLASS_RULES 256
+#define SLUICED_MAX_CLASS_RULES 1024 /* sluice_classify (bpf/lib/maps.h) */
 
 /* A rule that puts traffic into a priority class. */
 struct class_rule {
 	__u32 kind;             /* enum sluice_classify_kind */
 	__u64 value;            /* DSCP, mark, or cgroup id */
-	char cgroup[PATH_MAX];  /* the path, for messages and reloads */
 	__u8 cls;               /* enum sluice_class */
 };
 

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <net/if.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 
 #include "lib/addr.h"
@@ -10,8 +13,12 @@
 #include "lib/units.h"
 #include "sluiced/attach.h"
 #include "sluiced/daemon.h"
+#include "sluiced/pins.h"
 #include "sluiced/reconcile.h"
 #include "sluice.skel.h"
+
+/* How long a start or a reload waits for a sluicectl that holds the lock. */
+#define APPLY_LOCK_WAIT_NS 2000000000ULL
 
 static __u64 now_ns(void)
 {
@@ -40,7 +47,10 @@ static int apply_policies(struct daemon *d, const struct sluiced_config *c)
 	struct reconcile_stats st;
 	int lock, err;
 
-	lock = sluice_lock(c->pin_dir);
+	lock = sluice_lock_timeout(c->pin_dir, APPLY_LOCK_WAIT_NS);
+	if (lock == -EWOULDBLOCK)
+		log_warnx("pin dir %s stayed locked by another process for %llu ms",
+			  c->pin_dir, APPLY_LOCK_WAIT_NS / 1000000ULL);
 	if (lock < 0)
 		return lock;
 	err = reconcile_policies(&d->ld.maps, c, &st);
@@ -65,25 +75,58 @@ static bool iface_listed(const char (*list)[IF_NAMESIZE], int n, const char *nam
 	return false;
 }
 
-/* Attach to the interfaces in c, detach from those it no longer names. */
-static int apply_ifaces(struct daemon *d, const struct sluiced_config *c)
+static struct tc_place tc_place_of(const struct sluiced_config *c)
 {
-	char kept[SLUICED_MAX_IFACES][IF_NAMESIZE];
-	int i, n = 0, err, first_err = 0;
+	return (struct tc_place){ .handle = c->tc_handle, .priority = c->tc_priority };
+}
 
-	for (i = 0; i < d->n_attached; i++)
+/*
+ * Which attachments an apply makes. A start first makes the new ones,
+ * which may be refused (a foreign filter, a kernel error), and only then
+ * takes over what a previous run left attached: a start that fails leaves
+ * those running the programs they had. A reload takes both at once.
+ */
+enum attach_pass {
+	ATTACH_NEW = 1,
+	ATTACH_TAKEOVER = 2,
+	ATTACH_ALL = ATTACH_NEW | ATTACH_TAKEOVER,
+};
+
+/* Detach from interface i of d's list, which it then leaves. */
+static void iface_drop(struct daemon *d, int i)
+{
+	tc_detach(d->attached_ifaces[i], &d->tc);
+	d->n_attached--;
+	memmove(d->attached_ifaces[i], d->attached_ifaces[i + 1],
+		(size_t)(d->n_attached - i) * sizeof(d->attached_ifaces[0]));
+	memmove(&d->iface_found[i], &d->iface_found[i + 1],
+		(size_t)(d->n_attached - i) * sizeof(d->iface_found[0]));
+}
+
+/* Attach to the interfaces in c, detach from those it no longer names. */
+static int apply_ifaces(struct daemon *d, const struct sluiced_config *c,
+			enum attach_pass pass)
+{
+	int i, ours, err, first_err = 0;
+	bool found;
+
+	for (i = d->n_attached - 1; i >= 0; i--)
 		if (!iface_listed(c->ifaces, c->n_ifaces, d->attached_ifaces[i]))
-			tc_detach(d->attached_ifaces[i]);
+			iface_drop(d, i);
 	for (i = 0; i < c->n_ifaces; i++) {
-		err = tc_attach(c->ifaces[i], loader_tc_prog_fd(&d->ld));
+		if (iface_listed(d->attached_ifaces, d->n_attached, c->ifaces[i]))
+			continue;
+		ours = tc_is_ours(c->ifaces[i], &d->tc);
+		if (ours >= 0 && !(pass & (ours ? ATTACH_TAKEOVER : ATTACH_NEW)))
+			continue;
+		err = tc_attach(c->ifaces[i], loader_tc_prog_fd(&d->ld), &d->tc, &found);
 		if (err) {
 			first_err = first_err ? first_err : err;
 			continue;
 		}
-		snprintf(kept[n++], IF_NAMESIZE, "%s", c->ifaces[i]);
+		snprintf(d->attached_ifaces[d->n_attached], IF_NAMESIZE, "%s", c->ifaces[i]);
+		d->iface_found[d->n_attached++] = found;
 	}
-	memcpy(d->attached_ifaces, kept, sizeof(kept));
-	d->n_attached = n;
 	return first_err;
 }
 
@@ -97,6 +140,11 @@ static const struct {
 	{ SLUICE_LINK_CONNECT6, BPF_CGROUP_INET6_CONNECT },
 };
 
+#define N_CGROUP_PROGS (sizeof(cgroup_progs) / sizeof(cgroup_progs[0]))
+_Static_assert(N_CGROUP_PROGS == sizeof(((struct daemon *)0)->cgroup_links) /
+				 sizeof(((struct daemon *)0)->cgroup_links[0]),
+	       "a state for each cgroup program");
+
 static int cgroup_prog_fd(const struct daemon *d, enum bpf_attach_type type)
 {
 	switch (type) {
@@ -109,31 +157,26 @@ static int cgroup_prog_fd(const struct daemon *d, enum bpf_attach_type type)
 	}
 }
 
-static void cgroup_detach_all(const char *pin_dir)
+/* Detach the cgroup programs; with only_new, those this run attached and
+ * did not find there. */
+static void cgroup_detach_all(struct daemon *d, bool only_new)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(cgroup_progs) / sizeof(cgroup_progs[0]); i++)
-		cgroup_detach(pin_dir, cgroup_progs[i].link);
-}
-
-static int cgroup_attach_all(const struct daemon *d, const char *cgroup, const char *pin_dir)
-{
-	size_t i;
-	int err;
-
-	for (i = 0; i < sizeof(cgroup_progs) / sizeof(cgroup_progs[0]); i++) {
-		err = cgroup_attach(cgroup, cgroup_prog_fd(d, cgroup_progs[i].type),
-				    cgroup_progs[i].type, pin_dir, cgroup_progs[i].link);
-		if (err)
-			return err;
+	for (i = 0; i < N_CGROUP_PROGS; i++) {
+		if (!only_new || d->cgroup_links[i] == LINK_NEW)
+			cgroup_detach(d->cfg.pin_dir, cgroup_progs[i].link);
+		d->cgroup_links[i] = LINK_NONE;
 	}
-	return 0;
+	d->attached_cgroup[0] = '\0';
 }
 
-static int apply_cgroup(struct daemon *d, const struct sluiced_config *c)
+static int apply_cgroup(struct daemon *d, const struct sluiced_config *c,
+			enum attach_pass pass)
 {
 	char target[PATH_MAX];
+	size_t i, done = 0;
+	bool found;
 	int err;
 
 	err = cgroup_target(c, target, sizeof(target));
@@ -144,48 +187,117 @@ static int apply_cgroup(struct daemon *d, const struct sluiced_config *c)
 	if (!strcmp(target, d->attached_cgroup))
 		return 0;
 	if (!target[0]) {
-		cgroup_detach_all(c->pin_dir);
-		d->attached_cgroup[0] = '\0';
+		cgroup_detach_all(d, false);
 		return 0;
 	}
-	err = cgroup_attach_all(d, target, c->pin_dir);
-	if (err)
-		return err;
-	snprintf(d->attached_cgroup, sizeof(d->attached_cgroup), "%s", target);
+	/* Moving to another cgroup: each link is made anew (see attach.c). */
+	if (d->attached_cgroup[0]) {
+		memset(d->cgroup_links, 0, sizeof(d->cgroup_links));
+		d->attached_cgroup[0] = '\0';
+	}
+	for (i = 0; i < N_CGROUP_PROGS; i++) {
+		if (d->cgroup_links[i] != LINK_NONE) {
+			done++;
+			continue;
+		}
+		found = cgroup_link_serves(c->pin_dir, cgroup_progs[i].link, target);
+		if (!(pass & (found ? ATTACH_TAKEOVER : ATTACH_NEW)))
+			continue;
+		err = cgroup_attach(target, cgroup_prog_fd(d, cgroup_progs[i].type),
+				    cgroup_progs[i].type, d->cfg.pin_dir, cgroup_progs[i].link,
+				    &found);
+		if (err)
+			return err;
+		d->cgroup_links[i] = found ? LINK_TAKEN_OVER : LINK_NEW;
+		done++;
+	}
+	if (done == N_CGROUP_PROGS)
+		snprintf(d->attached_cgroup, sizeof(d->attached_cgroup), "%s", target);
 	return 0;
+}
+
+static int apply_attachments(struct daemon *d, const struct sluiced_config *c,
+			     enum attach_pass pass)
+{
+	int err = apply_cgroup(d, c, pass), e = apply_ifaces(d, c, pass);
+
+	return err ? err : e;
+}
+
+/*
+ * What a start can check before it touches anything: the interfaces and
+ * the cgroup exist, and no other program holds our place on an interface.
+ */
+static int preflight(const struct sluiced_config *c, const struct tc_place *at)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	int i, err;
+
+	for (i = 0; i < c->n_ifaces; i++) {
+		if (!if_nametoindex(c->ifaces[i])) {
+			log_warnx("no interface '%s'", c->ifaces[i]);
+			return -ENODEV;
+		}
+		err = tc_is_ours(c->ifaces[i], at);
+		if (err < 0)
+			return err;
+	}
+	if (cgroup_target(c, target, sizeof(target))) {
+		log_warnx("no cgroup v2 mount found for sock_ops");
+		return -ENOENT;
+	}
+	if (target[0] && (stat(target, &st) || !S_ISDIR(st.st_mode))) {
+		log_warnx("cgroup '%s' is not a directory", target);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* A start failed: remove what it attached and did not find attached, and
+ * leave what a previous run attached as it was. */
+static void daemon_abandon(struct daemon *d)
+{
+	int i;
+
+	for (i = d->n_attached - 1; i >= 0; i--)
+		if (!d->iface_found[i])
+			tc_detach(d->attached_ifaces[i], &d->tc);
+	d->n_attached = 0;
+	cgroup_detach_all(d, true);
+	control_free(d->control);
+	d->control = NULL;
+	loader_close(&d->ld);
 }
 
 int daemon_start(struct daemon *d)
 {
 	int err;
 
+	d->tc = tc_place_of(&d->cfg);
+	err = preflight(&d->cfg, &d->tc);
+	if (err)
+		return err;
 	err = loader_load(&d->ld, d->cfg.pin_dir, d->cfg.dest_table_size);
 	if (err)
 		return err;
 	d->control = control_new(&d->ld.maps, d->cfg.pin_dir);
 	if (!d->control) {
 		err = -ENOMEM;
-		goto err_close;
+		goto err_abandon;
 	}
 	err = apply_policies(d, &d->cfg);
+	if (!err)
+		err = apply_attachments(d, &d->cfg, ATTACH_NEW);
+	if (!err)
+		err = apply_attachments(d, &d->cfg, ATTACH_TAKEOVER);
 	if (err)
-		goto err_close;
-	err = apply_cgroup(d, &d->cfg);
-	if (err)
-		goto err_detach;
-	err = apply_ifaces(d, &d->cfg);
-	if (err)
-		goto err_detach;
+		goto err_abandon;
 	daemon_tick(d); /* the first lease, before the first interval ends */
 	return 0;
 
-err_detach:
-	daemon_stop(d);
-	return err;
-err_close:
-	control_free(d->control);
-	d->control = NULL;
-	loader_close(&d->ld);
+err_abandon:
+	daemon_abandon(d);
 	return err;
 }
 
@@ -194,13 +306,13 @@ int daemon_apply(struct daemon *d, const struct sluiced_config *next)
 	int err = 0, e;
 
 	if (strcmp(next->pin_dir, d->cfg.pin_dir) ||
-	    next->dest_table_size != d->cfg.dest_table_size)
-		log_warnx("pin_dir and dest_table_size take effect at the next start");
+	    next->dest_table_size != d->cfg.dest_table_size ||
+	    next->tc_handle != d->cfg.tc_handle || next->tc_priority != d->cfg.tc_priority)
+		log_warnx("pin_dir, dest_table_size, tc_handle and tc_priority take effect "
+			  "at the next start");
 	e = apply_policies(d, next);
 	err = err ? err : e;
-	e = apply_cgroup(d, next);
-	err = err ? err : e;
-	e = apply_ifaces(d, next);
+	e = apply_attachments(d, next, ATTACH_ALL);
 	err = err ? err : e;
 	/* Keep the running pin dir and table size whatever the file says. */
 	{
@@ -211,6 +323,8 @@ int daemon_apply(struct daemon *d, const struct sluiced_config *next)
 		d->cfg = *next;
 		snprintf(d->cfg.pin_dir, sizeof(d->cfg.pin_dir), "%s", pin_dir);
 		d->cfg.dest_table_size = size;
+		d->cfg.tc_handle = d->tc.handle;
+		d->cfg.tc_priority = d->tc.priority;
 	}
 	return err;
 }
@@ -225,14 +339,10 @@ void daemon_tick(struct daemon *d)
 
 void daemon_stop(struct daemon *d)
 {
-	int i;
-
-	for (i = 0; i < d->n_attached; i++)
-		tc_detach(d->attached_ifaces[i]);
-	d->n_attached = 0;
+	while (d->n_attached)
+		iface_drop(d, d->n_attached - 1);
 	if (d->attached_cgroup[0])
-		cgroup_detach_all(d->cfg.pin_dir);
-	d->attached_cgroup[0] = '\0';
+		cgroup_detach_all(d, false);
 	control_free(d->control);
 	d->control = NULL;
 	loader_close(&d->ld);
@@ -240,13 +350,22 @@ void daemon_stop(struct daemon *d)
 
 int daemon_uninstall(const struct sluiced_config *c)
 {
-	int i, err;
+	struct tc_place at = tc_place_of(c);
+	int i, err, fd;
+	size_t j;
 
+	/* Refuse a pin dir that is a symlink or off bpffs before anything. */
+	fd = pin_dir_open(c->pin_dir);
+	if (fd < 0 && fd != -ENOENT)
+		return fd;
+	if (fd >= 0)
+		close(fd);
 	for (i = 0; i < c->n_ifaces; i++) {
-		err = tc_detach(c->ifaces[i]);
+		err = tc_detach(c->ifaces[i], &at);
 		if (err == -ENOENT)
 			log_info("no sluice filter on %s", c->ifaces[i]);
 	}
-	cgroup_detach_all(c->pin_dir);
+	for (j = 0; j < N_CGROUP_PROGS; j++)
+		cgroup_detach(c->pin_dir, cgroup_progs[j].link);
 	return loader_unpin_all(c->pin_dir);
 }
