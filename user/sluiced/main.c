@@ -17,6 +17,7 @@
 #include "lib/log.h"
 #include "lib/units.h"
 #include "sluiced/daemon.h"
+#include "sluiced/instance.h"
 
 #define EXIT_USAGE 2
 
@@ -194,23 +195,37 @@ static void reload(struct daemon *d, const struct options *o, int timer_fd)
 	timer_arm(timer_fd, d->cfg.interval_ns);
 }
 
-/* Runs until SIGTERM or SIGINT. Returns the exit status. */
-static int run(struct daemon *d, const struct options *o)
+/*
+ * Block the signals the event loop reads, and give them an fd. Done
+ * first thing, long before anything touches the datapath: a HUP that arrives
+ * while starting waits for the loop and reloads then, a TERM or INT stops
+ * it cleanly then, and neither ends the daemon half way through a start.
+ */
+static int signals_take(void)
 {
-	struct signalfd_siginfo si;
-	struct pollfd pfd[2];
 	sigset_t mask;
-	int sig_fd, timer_fd;
-	__u64 expirations;
+	int fd;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	fd = signalfd(-1, &mask, SFD_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Runs until SIGTERM or SIGINT. Returns the exit status. */
+static int run(struct daemon *d, const struct options *o, int sig_fd)
+{
+	struct signalfd_siginfo si;
+	struct pollfd pfd[2];
+	int timer_fd;
+	__u64 expirations;
+
 	timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	if (sig_fd < 0 || timer_fd < 0 || timer_arm(timer_fd, d->cfg.interval_ns)) {
+	if (timer_fd < 0 || timer_arm(timer_fd, d->cfg.interval_ns)) {
 		log_warn("set up the event loop");
 		return 1;
 	}
@@ -240,14 +255,36 @@ static int run(struct daemon *d, const struct options *o)
 	}
 }
 
+/* Take the pin directory for this process, or say who has it. */
+static int claim(const char *pin_dir)
+{
+	long holder;
+	int fd = instance_lock(SLUICED_RUN_DIR_DEFAULT, pin_dir, &holder);
+
+	if (fd == -EEXIST) {
+		if (holder > 0)
+			log_warnx("already running (pid %ld) on %s", holder, pin_dir);
+		else
+			log_warnx("already running on %s", pin_dir);
+	} else if (fd < 0) {
+		log_warnx("cannot take %s for this sluiced: %s", pin_dir, strerror(-fd));
+	}
+	return fd;
+}
+
 int main(int argc, char **argv)
 {
 	static struct options opts;
 	static struct daemon d;
 	char err[512];
-	int status;
+	int status, sig_fd, inst;
 
 	log_init("sluiced", LOG_LVL_INFO, false);
+	sig_fd = signals_take();
+	if (sig_fd < 0) {
+		log_warnx("take signals: %s", strerror(-sig_fd));
+		return 1;
+	}
 	if (parse_args(argc, argv, &opts)) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -267,17 +304,26 @@ int main(int argc, char **argv)
 	log_init("sluiced", opts.verbosity >= 1 ? LOG_LVL_DEBUG : LOG_LVL_INFO,
 		 d.cfg.use_syslog);
 	log_route_libbpf(opts.verbosity >= 2);
-	if (opts.uninstall)
-		return daemon_uninstall(&d.cfg) ? 1 : 0;
-
+	/* Before anything is touched: one sluiced per pin directory, and an
+	 * uninstall never pulls the maps from under a running one. */
+	inst = claim(d.cfg.pin_dir);
+	if (inst < 0)
+		return 1;
+	if (opts.uninstall) {
+		status = daemon_uninstall(&d.cfg) ? 1 : 0;
+		instance_unlock(inst, SLUICED_RUN_DIR_DEFAULT, d.cfg.pin_dir);
+		return status;
+	}
 	if (daemon_start(&d)) {
 		log_warnx("not started");
+		instance_unlock(inst, SLUICED_RUN_DIR_DEFAULT, d.cfg.pin_dir);
 		return 1;
 	}
 	log_info("ready: %d interface%s, sock_ops on %s, maps at %s", d.n_attached,
 		 d.n_attached == 1 ? "" : "s",
 		 d.attached_cgroup[0] ? d.attached_cgroup : "no cgroup", d.cfg.pin_dir);
-	status = run(&d, &opts);
+	status = run(&d, &opts, sig_fd);
 	daemon_stop(&d);
+	instance_unlock(inst, SLUICED_RUN_DIR_DEFAULT, d.cfg.pin_dir);
 	return status;
 }
