@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -141,6 +142,30 @@ int sluice_lock(const char *pin_dir)
 
 		close(fd);
 		return err;
+	}
+	return fd;
+}
+
+int sluice_lock_timeout(const char *pin_dir, __u64 timeout_ns)
+{
+	struct timespec start, now, nap = { .tv_nsec = 1000000 }; /* 1 ms */
+	int fd = open(pin_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), err;
+
+	if (fd < 0)
+		return -errno;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	/* flock has no timeout of its own: try, and nap between tries. */
+	while (flock(fd, LOCK_EX | LOCK_NB)) {
+		err = errno == EWOULDBLOCK ? 0 : -errno;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (!err && (__u64)(now.tv_sec - start.tv_sec) * 1000000000ULL +
+				    (__u64)now.tv_nsec - (__u64)start.tv_nsec >= timeout_ns)
+			err = -EWOULDBLOCK;
+		if (err) {
+			close(fd);
+			return err;
+		}
+		nanosleep(&nap, NULL);
 	}
 	return fd;
 }

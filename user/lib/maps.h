@@ -39,6 +39,9 @@ void sluice_maps_close(struct sluice_maps *m);
  * or -errno.
  */
 int sluice_lock(const char *pin_dir);
+/* The same lock, waiting at most timeout_ns: -EWOULDBLOCK when another
+ * process held it all that time (a sluicectl stopped with Ctrl-Z). */
+int sluice_lock_timeout(const char *pin_dir, __u64 timeout_ns);
 void sluice_unlock(int fd);
 
 /* Make every destination re-read its control values (see abi.h). */

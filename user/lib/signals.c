@@ -168,7 +168,19 @@ static int consume(struct signal_reader *r, void **next_tree, __u32 n, __u64 now
 	return 0;
 }
 
-int signal_reader_poll(struct signal_reader *r, __u64 now_ns, sample_fn fn, void *ctx)
+/* twalk has no context argument; the reader runs on one thread. */
+static gone_fn gone_cb;
+static void *gone_ctx;
+
+static void report_gone(const void *node, VISIT which, int depth)
+{
+	(void)depth;
+	if (which == postorder || which == leaf)
+		gone_cb(&(*(struct prev *const *)node)->addr, gone_ctx);
+}
+
+int signal_reader_poll(struct signal_reader *r, __u64 now_ns, sample_fn fn, gone_fn gone,
+		       void *ctx)
 {
 	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct sluice_addr batch_key;
@@ -197,6 +209,11 @@ int signal_reader_poll(struct signal_reader *r, __u64 now_ns, sample_fn fn, void
 		in = &batch_key;
 	}
 	err = total;
+	if (gone) {
+		gone_cb = gone;
+		gone_ctx = ctx;
+		twalk(r->tree, report_gone);
+	}
 out:
 	/* After an error, destinations not read yet start from a new baseline. */
 	tdestroy(r->tree, free);

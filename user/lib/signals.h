@@ -45,11 +45,15 @@ void signal_reader_free(struct signal_reader *r);
 
 /*
  * Read every destination's counters and call fn with its interval sample.
- * The first reading of a destination only sets the baseline. Returns the
- * number of destinations read, or -errno.
+ * The first reading of a destination only sets the baseline. After a
+ * complete read, gone (when not NULL) is called for each destination read
+ * last time that the table no longer holds. Returns the number of
+ * destinations read, or -errno.
  */
 typedef void (*sample_fn)(const struct dest_sample *s, void *ctx);
-int signal_reader_poll(struct signal_reader *r, __u64 now_ns, sample_fn fn, void *ctx);
+typedef void (*gone_fn)(const struct sluice_addr *a, void *ctx);
+int signal_reader_poll(struct signal_reader *r, __u64 now_ns, sample_fn fn, gone_fn gone,
+		       void *ctx);
 
 /* The q-quantile (0..1) of a histogram, from its bucket layout. */
 __u64 rtt_hist_quantile(const __u32 *hist, double q);

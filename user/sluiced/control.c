@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <bpf/bpf.h>
+#include <uthash.h>
 
 #include "lib/addr.h"
 #include "lib/class_pacing.h"
@@ -21,11 +22,18 @@
 #define LEASE_MIN_NS    1000000000ULL
 #define EVENT_RATE_STEP 0.05       /* rate changes below 5% are not events */
 #define STALE_INTERVALS 600        /* forget destinations idle this long */
+#define LOCK_WAIT_DIVISOR 4        /* wait at most interval / 4 for the lock */
 #define LADDER_DOWN_GAP 0.2        /* step down this far below the step's threshold */
 #define LADDER_HOLD_NS  1000000000ULL /* ... and only after a second there */
 
 /* Pressure at which each ladder step is taken (sluice/classes.h). */
 static const double ladder_up[SLUICE_LADDER_MAX] = { 0.5, 0.7, 0.9 };
+
+/* This interval's samples, read before any is acted on. */
+struct pending {
+	struct dest_sample *v;
+	size_t n, cap;
+};
 
 /* Everything the daemon knows about one destination. */
 struct dest_ctrl {
@@ -48,9 +56,11 @@ struct dest_ctrl {
 	__u64 ladder_low_since_ns;  /* pressure below the step's exit since */
 };
 
+/* Destinations and open breakers of one policy, by policy id. */
 struct policy_count {
 	__u32 id;
 	__u32 dests, open;
+	UT_hash_handle hh;
 };
 
 struct control {
@@ -63,9 +73,11 @@ struct control {
 	bool ctl_changed;
 	__u64 tick;
 	__u64 now_ns, interval_ns;
-	struct policy_count counts[256];
-	int n_counts;
+	struct pending pending;
+	struct policy_count *counts; /* uthash, as many as there are policies */
 	unsigned int seed;
+	__u64 lock_skips;           /* ticks skipped: the pin dir stayed locked */
+	__u64 lock_skips_logged;
 };
 
 static int dest_cmp(const void *a, const void *b)
@@ -124,10 +136,22 @@ struct control *control_new(const struct sluice_maps *m, const char *pin_dir)
 	return c;
 }
 
+static void counts_clear(struct control *c)
+{
+	struct policy_count *pc, *tmp;
+
+	HASH_ITER(hh, c->counts, pc, tmp) {
+		HASH_DEL(c->counts, pc);
+		free(pc);
+	}
+}
+
 void control_free(struct control *c)
 {
 	if (!c)
 		return;
+	counts_clear(c);
+	free(c->pending.v);
 	tdestroy(c->dests, free);
 	signal_reader_free(c->reader);
 	free(c);
@@ -168,15 +192,17 @@ static void emit(struct control *c, const struct dest_ctrl *d, __u32 kind, __u32
 
 static struct policy_count *count_for(struct control *c, __u32 policy_id)
 {
-	int i;
+	struct policy_count *pc;
 
-	for (i = 0; i < c->n_counts; i++)
-		if (c->counts[i].id == policy_id)
-			return &c->counts[i];
-	if (c->n_counts >= (int)(sizeof(c->counts) / sizeof(c->counts[0])))
+	HASH_FIND(hh, c->counts, &policy_id, sizeof(policy_id), pc);
+	if (pc)
+		return pc;
+	pc = calloc(1, sizeof(*pc));
+	if (!pc)
 		return NULL;
-	c->counts[c->n_counts] = (struct policy_count){ .id = policy_id };
-	return &c->counts[c->n_counts++];
+	pc->id = policy_id;
+	HASH_ADD(hh, c->counts, id, sizeof(pc->id), pc);
+	return pc;
 }
 
 /* twalk has no context argument: the walk runs under the daemon's only
@@ -201,7 +227,7 @@ static void count_one(const void *node, VISIT which, int depth)
 
 static void recount(struct control *c)
 {
-	c->n_counts = 0;
+	counts_clear(c);
 	walk_ctx = c;
 	twalk(c->dests, count_one);
 }
@@ -480,14 +506,9 @@ static void control_one(struct control *c, const struct dest_sample *s)
 	publish(c, d, &v);
 }
 
-struct pending {
-	struct dest_sample *v;
-	size_t n, cap;
-};
-
 static void collect(const struct dest_sample *s, void *ctx)
 {
-	struct pending *p = ctx;
+	struct pending *p = &((struct control *)ctx)->pending;
 
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
@@ -501,70 +522,128 @@ static void collect(const struct dest_sample *s, void *ctx)
 	p->v[p->n++] = *s;
 }
 
-/* Destinations gone quiet for long: drop their state and control values. */
-static struct dest_ctrl *stale[1024];
-static int n_stale;
+/* Forget one destination: its state here and its control values. */
+static void dest_forget(struct control *c, struct dest_ctrl *d)
+{
+	unpublish(c, d);
+	tdelete(d, &c->dests, dest_cmp);
+	free(d);
+}
+
+/* The kernel's table no longer has this destination (evicted, or the
+ * table was cleared): nothing will be read for it again. */
+static void gone(const struct sluice_addr *a, void *ctx)
+{
+	struct control *c = ctx;
+	struct dest_ctrl key = { .addr = *a }, **found;
+
+	found = tfind(&key, &c->dests, dest_cmp);
+	if (found)
+		dest_forget(c, *found);
+}
+
+/* Destinations gone quiet for long (control values adopted from a
+ * previous sluiced for destinations that never sent again): all of them,
+ * however many, so the daemon's state never outgrows the kernel's. */
+struct stale_list {
+	struct dest_ctrl **v;
+	size_t n, cap;
+	bool short_of_memory;
+};
+
+static struct stale_list stale;
 
 static void find_stale(const void *node, VISIT which, int depth)
 {
 	struct dest_ctrl *d = *(struct dest_ctrl *const *)node;
 
 	(void)depth;
-	if ((which == postorder || which == leaf) && n_stale < 1024 &&
-	    walk_ctx->tick - d->seen_tick > STALE_INTERVALS)
-		stale[n_stale++] = d;
+	if ((which != postorder && which != leaf) ||
+	    walk_ctx->tick - d->seen_tick <= STALE_INTERVALS)
+		return;
+	if (stale.n == stale.cap) {
+		size_t cap = stale.cap ? stale.cap * 2 : 1024;
+		struct dest_ctrl **v = realloc(stale.v, cap * sizeof(*v));
+
+		if (!v) {
+			stale.short_of_memory = true; /* the rest at the next pass */
+			return;
+		}
+		stale.v = v;
+		stale.cap = cap;
+	}
+	stale.v[stale.n++] = d;
 }
 
 static void prune(struct control *c)
 {
-	int i;
+	size_t i;
 
-	n_stale = 0;
+	stale.n = 0;
 	walk_ctx = c;
 	twalk(c->dests, find_stale);
-	for (i = 0; i < n_stale; i++) {
-		unpublish(c, stale[i]);
-		tdelete(stale[i], &c->dests, dest_cmp);
-		free(stale[i]);
-	}
+	for (i = 0; i < stale.n; i++)
+		dest_forget(c, stale.v[i]);
+	if (stale.short_of_memory)
+		log_warnx("out of memory while pruning; the rest at the next pass");
+	stale.short_of_memory = false;
+}
+
+/* Say once per stretch that ticks are skipped, and how many in all. */
+static void lock_skipped(struct control *c)
+{
+	if (c->lock_skips++ == c->lock_skips_logged)
+		log_warnx("pin dir %s held locked by another process (a stopped sluicectl?): "
+			  "control interval skipped (%llu so far)", c->pin_dir,
+			  (unsigned long long)c->lock_skips);
 }
 
 int control_tick(struct control *c, __u64 now_ns, __u64 interval_ns)
 {
-	static struct pending p;
+	struct pending *p = &c->pending;
 	__u64 lease = interval_ns * LEASE_INTERVALS;
 	__u32 zero = 0;
 	int lock, err;
 	size_t i;
 
+	/* The config map is shared with sluicectl: read-modify-write it, and
+	 * the control values, under the same lock. Wait a quarter of the
+	 * interval for it at most, so a sluicectl that holds it (stopped
+	 * with Ctrl-Z) never freezes the loop; the signals are read after,
+	 * so a skipped interval folds into the next one. */
+	lock = sluice_lock_timeout(c->pin_dir, interval_ns / LOCK_WAIT_DIVISOR);
+	if (lock == -EWOULDBLOCK) {
+		lock_skipped(c);
+		return 0;
+	}
+	if (lock < 0)
+		return lock;
+	if (c->lock_skips != c->lock_skips_logged) {
+		log_info("pin dir %s unlocked: control resumed after %llu skipped intervals",
+			 c->pin_dir, (unsigned long long)(c->lock_skips - c->lock_skips_logged));
+		c->lock_skips_logged = c->lock_skips;
+	}
 	c->tick++;
 	c->now_ns = now_ns;
 	c->interval_ns = interval_ns;
-	p.n = 0;
-	err = signal_reader_poll(c->reader, now_ns, collect, &p);
-	if (err < 0)
-		return err;
-
-	/* The config map is shared with sluicectl: read-modify-write it,
-	 * and the control values, under the same lock. */
-	lock = sluice_lock(c->pin_dir);
-	if (lock < 0)
-		return lock;
 	err = sluice_config_read(c->m->config, &c->cfg);
 	if (err)
 		goto out;
 	c->cfg_dirty = c->ctl_changed = false;
+	p->n = 0;
+	err = signal_reader_poll(c->reader, now_ns, collect, gone, c);
+	if (err < 0)
+		goto out;
 	recount(c);
-	for (i = 0; i < p.n; i++)
-		control_one(c, &p.v[i]);
+	for (i = 0; i < p->n; i++)
+		control_one(c, &p->v[i]);
 	if (c->tick % 10 == 0)
 		prune(c);
 	if (c->ctl_changed)
 		c->cfg.ctl_gen++;
 	c->cfg.lease_expires_ns = now_ns + (lease > LEASE_MIN_NS ? lease : LEASE_MIN_NS);
-	if (bpf_map_update_elem(c->m->config, &zero, &c->cfg, BPF_ANY))
-		err = -errno;
+	err = bpf_map_update_elem(c->m->config, &zero, &c->cfg, BPF_ANY) ? -errno : 0;
 out:
 	sluice_unlock(lock);
-	return err;
+	return err < 0 ? err : 0;
 }
