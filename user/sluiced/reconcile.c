@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
 
@@ -8,13 +9,43 @@
 #include "lib/policy.h"
 #include "sluiced/reconcile.h"
 
-#define MAX_STALE 4096
-
-struct stale {
-	const struct sluiced_config *c;
-	struct sluice_lpm_key keys[MAX_STALE];
-	int n;
+/* One entry of the policy table, as read before a reload changes it. */
+struct policy_entry {
+	struct sluice_lpm_key key;
+	struct sluice_policy pol;
 };
+
+struct table {
+	struct policy_entry *v;
+	size_t n, cap;
+};
+
+static int snapshot_one(const struct sluice_lpm_key *k, const struct sluice_policy *p, void *ctx)
+{
+	struct table *t = ctx;
+
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 256;
+		struct policy_entry *v = realloc(t->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n++] = (struct policy_entry){ .key = *k, .pol = *p };
+	return 0;
+}
+
+static struct policy_entry *table_find(const struct table *t, const struct sluice_lpm_key *k)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (!memcmp(&t->v[i].key, k, sizeof(*k)))
+			return &t->v[i];
+	return NULL;
+}
 
 static bool config_names(const struct sluiced_config *c, const struct sluice_lpm_key *k)
 {
@@ -26,17 +57,10 @@ static bool config_names(const struct sluiced_config *c, const struct sluice_lpm
 	return false;
 }
 
-static int collect_stale(const struct sluice_lpm_key *k, const struct sluice_policy *p,
-			 void *ctx)
+/* The file's policy no longer in the file: removed by a reload. */
+static bool stale(const struct sluiced_config *c, const struct policy_entry *e)
 {
-	struct stale *s = ctx;
-
-	if (!(p->flags & SLUICE_POLICY_F_CONFIG) || config_names(s->c, k))
-		return 0;
-	if (s->n >= MAX_STALE)
-		return -E2BIG;
-	s->keys[s->n++] = *k;
-	return 0;
+	return (e->pol.flags & SLUICE_POLICY_F_CONFIG) && !config_names(c, &e->key);
 }
 
 /* Same control values? The id is the map's business, not the file's. */
@@ -48,47 +72,149 @@ static bool policy_same(const struct sluice_policy *a, const struct sluice_polic
 	return !memcmp(&x, &y, sizeof(x));
 }
 
-int reconcile_policies(const struct sluice_maps *m, const struct sluiced_config *c,
-		       struct reconcile_stats *st)
+static __u32 table_max_entries(int fd)
 {
-	static struct stale stale;
-	char buf[SLUICE_ADDR_STRLEN];
-	int i, err;
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
 
-	memset(st, 0, sizeof(*st));
-	stale.c = c;
-	stale.n = 0;
-	err = policy_for_each(m, collect_stale, &stale);
-	if (err)
-		return err;
-	for (i = 0; i < stale.n; i++) {
-		err = policy_del(m, &stale.keys[i]);
-		if (err && err != -ENOENT)
-			return err;
+	return bpf_obj_get_info_by_fd(fd, &info, &len) ? 0 : info.max_entries;
+}
+
+/*
+ * Put the table back as the snapshot had it: what the reload added (the
+ * first `written` policies of c) goes,
+ * what it removed or changed comes back with its old values and ids.
+ */
+static int restore(const struct sluice_maps *m, const struct sluiced_config *c, int written,
+		   const struct table *old)
+{
+	int i, err = 0;
+	size_t j;
+
+	for (i = 0; i < written; i++)
+		if (!table_find(old, &c->policies[i].key) &&
+		    bpf_map_delete_elem(m->policy, &c->policies[i].key) && errno != ENOENT)
+			err = -errno;
+	for (j = 0; j < old->n; j++)
+		if (bpf_map_update_elem(m->policy, &old->v[j].key, &old->v[j].pol, BPF_ANY))
+			err = -errno;
+	return err;
+}
+
+static void log_change(const struct conf_policy *cp, bool existed)
+{
+	char buf[SLUICE_ADDR_STRLEN];
+
+	log_info("policy %s (%s) %s", cp->name, format_prefix(buf, sizeof(buf), &cp->key),
+		 existed ? "updated" : "added");
+}
+
+/*
+ * Apply the plan: remove the stale policies first (they make room), then
+ * write the file's. Ids of existing prefixes stay; new ones take fresh
+ * ids, which only ever grow (see policy_put). *failed names the policy
+ * a write failed on, or is -1.
+ */
+static int apply(const struct sluice_maps *m, const struct sluiced_config *c,
+		 const struct table *old, struct sluice_config *cfg, struct reconcile_stats *st,
+		 int *failed)
+{
+	char buf[SLUICE_ADDR_STRLEN];
+	__u32 next_id = cfg->next_policy_id;
+	size_t j;
+	int i;
+
+	*failed = -1;
+	for (j = 0; j < old->n; j++)
+		if (old->v[j].pol.id >= next_id)
+			next_id = old->v[j].pol.id + 1;
+	for (j = 0; j < old->n; j++) {
+		if (!stale(c, &old->v[j]))
+			continue;
+		if (bpf_map_delete_elem(m->policy, &old->v[j].key) && errno != ENOENT)
+			return -errno;
 		log_info("policy %s removed: no longer in the config",
-			 format_prefix(buf, sizeof(buf), &stale.keys[i]));
+			 format_prefix(buf, sizeof(buf), &old->v[j].key));
 		st->removed++;
 	}
 	for (i = 0; i < c->n_policies; i++) {
 		const struct conf_policy *cp = &c->policies[i];
-		struct sluice_policy cur, want = cp->pol;
-		bool exists = policy_get(m, &cp->key, &cur) == 0;
+		const struct policy_entry *cur = table_find(old, &cp->key);
+		struct sluice_policy want = cp->pol;
 
-		if (exists && policy_same(&cur, &want)) {
+		if (cur && policy_same(&cur->pol, &want)) {
 			st->kept++;
 			continue;
 		}
-		err = policy_put(m, &cp->key, &want);
-		if (err)
-			return err;
-		log_info("policy %s (%s) %s", cp->name,
-			 format_prefix(buf, sizeof(buf), &cp->key), exists ? "updated" : "added");
-		if (exists)
+		want.id = cur ? cur->pol.id : next_id++;
+		if (bpf_map_update_elem(m->policy, &cp->key, &want, BPF_ANY)) {
+			*failed = i;
+			return -errno;
+		}
+		log_change(cp, cur != NULL);
+		if (cur)
 			st->updated++;
 		else
 			st->added++;
 	}
+	cfg->next_policy_id = next_id;
 	return 0;
+}
+
+int reconcile_policies(const struct sluice_maps *m, const struct sluiced_config *c,
+		       struct reconcile_stats *st)
+{
+	char buf[SLUICE_ADDR_STRLEN];
+	struct table old = {};
+	struct sluice_config cfg;
+	size_t j, after;
+	__u32 zero = 0, max;
+	int i, failed, err, undo;
+
+	memset(st, 0, sizeof(*st));
+	err = sluice_config_read(m->config, &cfg);
+	if (!err)
+		err = policy_for_each(m, snapshot_one, &old);
+	if (err)
+		goto out;
+	/* Does the new set fit beside what stays? Checked before any change,
+	 * so a file that is too big changes nothing. */
+	after = old.n;
+	for (j = 0; j < old.n; j++)
+		after -= stale(c, &old.v[j]);
+	for (i = 0; i < c->n_policies; i++)
+		after += !table_find(&old, &c->policies[i].key);
+	max = table_max_entries(m->policy);
+	if (max && after > max) {
+		log_warnx("the config's %d policies and the %zu that sluicectl added make %zu, "
+			  "more than the table's %u entries: nothing changed", c->n_policies,
+			  after - (size_t)c->n_policies, after, max);
+		err = -ENOSPC;
+		goto out;
+	}
+	err = apply(m, c, &old, &cfg, st, &failed);
+	if (!err) {
+		cfg.ctl_gen++;
+		err = bpf_map_update_elem(m->config, &zero, &cfg, BPF_ANY) ? -errno : 0;
+	}
+	if (err) {
+		/* All or nothing: put the previous set back, and say so. */
+		undo = restore(m, c, failed >= 0 ? failed : c->n_policies, &old);
+		if (failed >= 0)
+			log_warnx("policy %s (%s): %s", c->policies[failed].name,
+				  format_prefix(buf, sizeof(buf), &c->policies[failed].key),
+				  strerror(-err));
+		if (undo)
+			log_warnx("the previous policies could not all be restored (%s): "
+				  "check `sluicectl policy list`", strerror(-undo));
+		else
+			log_warnx("the previous %zu policies are back in force", old.n);
+		sluice_ctl_gen_bump(m->config);
+		memset(st, 0, sizeof(*st));
+	}
+out:
+	free(old.v);
+	return err;
 }
 
 static bool rule_listed(const struct sluiced_config *c, const struct sluice_class_key *k)
@@ -103,7 +229,7 @@ static bool rule_listed(const struct sluiced_config *c, const struct sluice_clas
 
 int reconcile_classes(const struct sluice_maps *m, const struct sluiced_config *c)
 {
-	static struct sluice_class_key stale_rules[1024];
+	static struct sluice_class_key stale_rules[SLUICED_MAX_CLASS_RULES];
 	struct sluice_class_key key, next;
 	struct sluice_config cfg;
 	__u32 zero = 0, kinds = 0;
@@ -112,7 +238,7 @@ int reconcile_classes(const struct sluice_maps *m, const struct sluiced_config *
 
 	/* Rules the config no longer has: collected first, then deleted, so
 	 * the walk over the keys never loses its place. */
-	while (bpf_map_get_next_key(m->classify, prev, &next) == 0 && n < 1024) {
+	while (bpf_map_get_next_key(m->classify, prev, &next) == 0 && n < SLUICED_MAX_CLASS_RULES) {
 		key = next;
 		prev = &key;
 		if (!rule_listed(c, &key))

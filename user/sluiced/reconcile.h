@@ -19,7 +19,12 @@ struct reconcile_stats {
  * Caller holds sluice_lock(). Returns 0 or -errno. */
 int reconcile_classes(const struct sluice_maps *m, const struct sluiced_config *c);
 
-/* Caller holds sluice_lock(). Returns 0 or -errno. */
+/*
+ * All or nothing: the whole new set is checked to fit the table before
+ * anything changes (-ENOSPC, nothing changed), and a write that fails part
+ * way puts the previous set back, ids and all, and says so in the log.
+ * Caller holds sluice_lock(). Returns 0 or -errno.
+ */
 int reconcile_policies(const struct sluice_maps *m, const struct sluiced_config *c,
 		       struct reconcile_stats *st);
 
