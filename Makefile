@@ -103,7 +103,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 PROG_BINS := $(patsubst tests/prog/%.c,$(OUT)/tests/%,$(PROG_SRCS))
 TEST_HDRS := $(wildcard tests/prog/*.h) $(wildcard tests/unit/*.h)
 
-# Unit tests link the daemon's objects too (all but main.o), as an archive,
+# Unit and program tests link the daemon's objects too (all but main.o), as an archive,
 # so that a test pulls in only the files it calls (config.o for the parser).
 SLUICED_CORE := $(OUT)/libsluiced.a
 
@@ -115,9 +115,9 @@ $(OUT)/tests/test_%: tests/unit/test_%.c $(SLUICED_CORE) $(LIB) $(LIB_HDRS) $(TO
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) $< -o $@ $(SLUICED_CORE) $(LIB) $(USER_LDLIBS) -lcmocka
 
-$(OUT)/tests/test_%: tests/prog/test_%.c $(LIB) $(LIB_HDRS) $(TEST_HDRS) $(BPF_SKELS) | $(OUT)/tests
+$(OUT)/tests/test_%: tests/prog/test_%.c $(SLUICED_CORE) $(LIB) $(LIB_HDRS) $(TOOL_HDRS) $(TEST_HDRS) $(BPF_SKELS) | $(OUT)/tests
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) -Itests/prog $< -o $@ $(LIB) $(USER_LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) -Itests/prog $< -o $@ $(SLUICED_CORE) $(LIB) $(USER_LDLIBS) -lcmocka
 
 test-bins: $(BINS) $(UNIT_BINS) $(PROG_BINS)
 
@@ -151,7 +151,7 @@ bench-bins: $(BINS) $(TOOL_BINS)
 # --- install, demo, bench ----------------------------------------------------
 # Debian packages the project needs. Idempotent: installs only what is missing.
 DEPS := clang libbpf-dev bpftool libelf-dev zlib1g-dev make gcc cppcheck \
-	libinih-dev libcjson-dev libcmocka-dev \
+	libinih-dev libcjson-dev libcmocka-dev uthash-dev \
 	iproute2 iputils-ping iperf3 sockperf ethtool python3 python3-pytest \
 	gnuplot-nox
 

@@ -252,6 +252,25 @@ class Daemon:
             time.sleep(0.05)
         raise RuntimeError(f"sluiced not ready after {timeout} s; its log:\n{self.log()}")
 
+    def wait_signals_taken(self, timeout=5):
+        """Until sluiced blocks SIGHUP, its first act in main(): before
+        that the process is nsenter, or sluiced still in the dynamic
+        loader, and a signal's default action ends it; no program can
+        handle a signal before its own code runs."""
+        hup = 1 << (signal.SIGHUP - 1)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                with open(f"/proc/{self.proc.pid}/status") as f:
+                    status = dict(line.split(":", 1) for line in f if ":" in line)
+                if (os.readlink(f"/proc/{self.proc.pid}/exe") == str(SLUICED)
+                        and int(status["SigBlk"], 16) & hup):
+                    return
+            except (OSError, KeyError, ValueError):
+                pass
+            time.sleep(0.001)
+        raise RuntimeError(f"sluiced did not take its signals (exit {self.proc.returncode})")
+
     def send(self, sig):
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -298,9 +317,10 @@ class Harness:
         """sluiced in the client namespace, so that --iface c0 is found there."""
         return [*Lab.nsenter(self.lab.ns_c), str(SLUICED), *args]
 
-    def start_daemon(self, *args, config=None):
-        """Start sluiced on the client side; with no arguments it attaches to
-        c0 and the test cgroup with the private pin directory."""
+    def spawn_daemon(self, *args, config=None):
+        """Start sluiced on the client side and return at once; with no
+        arguments it attaches to c0 and the test cgroup with the private
+        pin directory."""
         cmd = ["--pin-dir", str(self.pin_dir), "-v"]
         if config:
             cmd += ["-c", str(config)]
@@ -313,7 +333,12 @@ class Harness:
                                     stdout=log, stderr=subprocess.STDOUT)
         daemon = Daemon(proc, log_path)
         self.daemons.append(daemon)
-        daemon.wait_ready()
+        return daemon
+
+    def start_daemon(self, *args, config=None, timeout=15):
+        """spawn_daemon, then wait until it says it is ready."""
+        daemon = self.spawn_daemon(*args, config=config)
+        daemon.wait_ready(timeout)
         return daemon
 
     def ctl(self, *args, json_out=False, check=True):
@@ -443,6 +468,7 @@ class Harness:
         if self.lab.is_up:
             step(self._uninstall)
         step(self._remove_pin_dir)
+        step(self._remove_instance_lock)
         step(self._remove_cgroup)
         step(self.lab.down)
         if errors:
@@ -468,6 +494,14 @@ class Harness:
                     os.rmdir(path)
         os.rmdir(self.pin_dir)
 
+    def _remove_instance_lock(self):
+        """The lock file of our pin directory, which a sluiced killed with
+        SIGKILL leaves behind (unlocked)."""
+        try:
+            instance_lock_file(self.pin_dir).unlink()
+        except FileNotFoundError:
+            pass
+
     def _remove_cgroup(self):
         if not self.cgroup.is_dir():
             return
@@ -483,6 +517,24 @@ class Harness:
                     pids = (self.cgroup / "cgroup.procs").read_text().split()
                     raise RuntimeError(f"cannot remove {self.cgroup}: pids {pids} in it")
                 time.sleep(0.1)
+
+
+RUN_DIR = Path("/run/sluiced")
+
+
+def instance_lock_file(pin_dir):
+    """Where sluiced keeps the lock of one pin directory (instance.c): the
+    path with '/' as '-' and any other byte outside [A-Za-z0-9_.] as \\xNN."""
+    out = []
+    for ch in str(pin_dir).lstrip("/").encode():
+        c = chr(ch)
+        if c == "/":
+            out.append("-")
+        elif c.isascii() and (c.isalnum() or c in "_."):
+            out.append(c)
+        else:
+            out.append(f"\\x{ch:02x}")
+    return RUN_DIR / ("".join(out) + ".lock")
 
 
 def _end(proc):

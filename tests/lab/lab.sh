@@ -41,6 +41,7 @@ C_IP6=fd00:5101:$id:1::2
 R_C_IP6=fd00:5101:$id:1::1
 R_S_IP6=fd00:5101:$id:2::1
 S_IP6=fd00:5101:$id:2::2
+MANY6=fd00:5101:$id:3::
 EOT
 }
 
@@ -83,6 +84,11 @@ lab_up() {
 	in_ns "$NS_C" ip -6 route add "fd00:5101:$id:2::/64" via "$R_C_IP6"
 	in_ns "$NS_S" ip route add "198.18.$id.0/24" via "$R_S_IP"
 	in_ns "$NS_S" ip -6 route add "fd00:5101:$id:1::/64" via "$R_S_IP6"
+	# A whole prefix the server owns through a local route, MANY6/64: every
+	# address in it is a host of the lab, for tests with many destinations.
+	in_ns "$NS_S" ip -6 route add local "fd00:5101:$id:3::/64" dev lo
+	in_ns "$NS_R" ip -6 route add "fd00:5101:$id:3::/64" via "$S_IP6"
+	in_ns "$NS_C" ip -6 route add "fd00:5101:$id:3::/64" via "$R_C_IP6"
 	# ECN: accept it when asked (the kernel default), as a real host would.
 	for ns in "$NS_C" "$NS_S"; do
 		in_ns "$ns" sysctl -qw net.ipv4.tcp_ecn=2
