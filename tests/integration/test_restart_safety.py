@@ -184,3 +184,29 @@ def test_the_lock_file_goes_with_a_clean_stop(harness):
     assert lock.read_text().strip() == str(d.proc.pid), f"{lock} does not hold the pid"
     assert d.stop() == 0
     assert not lock.exists(), f"{lock} left after a clean stop"
+
+
+def test_a_stop_or_a_reload_killed_at_any_moment_never_blocks_the_next_start(harness, tmp_path):
+    h = harness
+    ifc = h.lab.env["IF_C"]
+    conf = tmp_path / "sluice.conf"
+    policies = "".join(f"[policy p{i}]\nprefix = 10.9.{i}.0/24\nrate = {i + 1}mbit\n\n"
+                       for i in range(40))
+    conf.write_text(f"[sluice]\ninterface = {ifc}\ncgroup = {h.cgroup}\n\n{policies}")
+    for delay in (0.0, 0.002, 0.005, 0.01, 0.02, 0.05):
+        d = h.start_daemon(config=conf, timeout=2)
+        d.send(signal.SIGTERM)  # a stop, killed part way
+        time.sleep(delay)
+        d.stop(signal.SIGKILL)
+        d = h.start_daemon(config=conf, timeout=2)
+        conf.write_text(conf.read_text().replace("rate = 1mbit", f"rate = {delay * 1000 + 2:g}mbit"))
+        d.send(signal.SIGHUP)  # a reload, killed part way
+        time.sleep(delay)
+        d.stop(signal.SIGKILL)
+        d = h.start_daemon(config=conf, timeout=2)
+        assert len(tc_prog_ids(h)) == 1, f"after kills at {delay} s: {h.lab.tc_egress_filters()}"
+        types = [t for t, _ in cgroup_prog_ids(h)]
+        assert len(types) == len(set(types)) == 3, f"after kills at {delay} s: {types}"
+        got = {k for k in h.policies() if k.startswith("10.9.")}
+        assert len(got) == 40, f"after kills at {delay} s the policies are {sorted(got)}"
+        d.stop(signal.SIGKILL)
