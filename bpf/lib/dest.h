@@ -4,7 +4,9 @@
  * each entry caches its control values together with the generation
  * (sluice_config.ctl_gen) they were read at. When user space changes a
  * policy or an override it moves the generation, and the next packet to
- * each destination re-resolves through the policy trie.
+ * each destination re-resolves through the policy trie. Destinations no
+ * policy covers have no entry; the TC program remembers them apart
+ * (unmatched.h), at the generation too.
  */
 #ifndef SLUICE_BPF_DEST_H
 #define SLUICE_BPF_DEST_H
@@ -63,22 +65,27 @@ static __always_inline void dest_apply_ctl(struct sluice_dest *d,
 }
 
 /*
- * The entry for a destination, created or refreshed as needed. NULL when
- * no policy covers the address (unmatched traffic takes no table space)
- * or when the table refuses the entry.
+ * The entry for a destination at generation gen, created or refreshed as
+ * needed. NULL when no policy covers the address (unmatched traffic takes
+ * no table space; *no_policy is then set, when given) or when the table
+ * refuses the entry.
  */
-static __always_inline struct sluice_dest *dest_lookup(const struct sluice_config *cfg,
-						       const struct sluice_addr *a)
+static __always_inline struct sluice_dest *dest_lookup_gen(const struct sluice_addr *a,
+							   __u64 gen, bool *no_policy)
 {
 	struct sluice_lpm_key key = { .prefixlen = 128 };
 	const struct sluice_dest_ctl *ovr;
 	const struct sluice_policy *pol;
 	struct sluice_dest *d, fresh;
-	__u64 gen = cfg ? cfg->ctl_gen : 0;
 
 	d = bpf_map_lookup_elem(&sluice_dest, a);
-	if (likely(d && d->ctl_gen == gen))
-		return (d->flags & SLUICE_DEST_F_MATCHED) ? d : NULL;
+	if (likely(d && d->ctl_gen == gen)) {
+		if (d->flags & SLUICE_DEST_F_MATCHED)
+			return d;
+		if (no_policy)
+			*no_policy = true;
+		return NULL;
+	}
 
 	key.addr = *a;
 	pol = bpf_map_lookup_elem(&sluice_policy, &key);
@@ -88,6 +95,8 @@ static __always_inline struct sluice_dest *dest_lookup(const struct sluice_confi
 			d->flags = 0;
 			d->ctl_gen = gen;
 		}
+		if (no_policy)
+			*no_policy = true;
 		return NULL;
 	}
 	ovr = bpf_map_lookup_elem(&sluice_dest_ctl, a);
@@ -104,6 +113,19 @@ static __always_inline struct sluice_dest *dest_lookup(const struct sluice_confi
 	if (!d)
 		stat_inc(SLUICE_STAT_DEST_ERR);
 	return d;
+}
+
+/* The current generation: read once, so that every decision about one
+ * packet or callback is made at the same one. */
+static __always_inline __u64 ctl_gen_of(const struct sluice_config *cfg)
+{
+	return cfg ? READ_ONCE(cfg->ctl_gen) : 0;
+}
+
+static __always_inline struct sluice_dest *dest_lookup(const struct sluice_config *cfg,
+						       const struct sluice_addr *a)
+{
+	return dest_lookup_gen(a, ctl_gen_of(cfg), NULL);
 }
 
 static __always_inline struct sluice_dest *dest_get(const struct sluice_addr *a)

@@ -12,6 +12,7 @@
 #include "parse.h"
 #include "ecn.h"
 #include "dest.h"
+#include "unmatched.h"
 #include "classify.h"
 #include "sluice/bucket.h"
 #include "sluice/classes.h"
@@ -127,6 +128,28 @@ static __always_inline __u64 skb_now(struct __sk_buff *skb)
 	return bpf_ktime_get_ns();
 }
 
+/*
+ * The entry of the packet's destination, or NULL for traffic that passes
+ * untouched: no policy covers it (remembered on this CPU, so its next
+ * packets cost neither lookup) or the table refused an entry (not
+ * remembered: the next packet tries again).
+ */
+static __always_inline struct sluice_dest *tc_dest(const struct sluice_config *cfg,
+						   const struct sluice_addr *a)
+{
+	struct unmatched_slot *slot = unmatched_slot(a);
+	__u64 gen = ctl_gen_of(cfg);
+	bool no_policy = false;
+	struct sluice_dest *d;
+
+	if (slot && unmatched_known(slot, a, gen))
+		return NULL;
+	d = dest_lookup_gen(a, gen, &no_policy);
+	if (!d && no_policy && slot)
+		unmatched_remember(slot, a, gen);
+	return d;
+}
+
 static __always_inline int tc_egress(struct __sk_buff *skb)
 {
 	struct sluice_config *cfg;
@@ -142,7 +165,7 @@ static __always_inline int tc_egress(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	}
 	cfg = config_get();
-	d = dest_lookup(cfg, &p.dst);
+	d = tc_dest(cfg, &p.dst);
 	if (!d) {
 		stat_inc(SLUICE_STAT_UNMATCHED);
 		return TC_ACT_UNSPEC;
