@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 #include <errno.h>
-#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include <uthash.h>
 
 #include "sluice/rtt_hist.h"
 #include "lib/addr.h"
@@ -16,20 +16,17 @@ struct prev {
 	struct sluice_addr addr;
 	struct sluice_signals sig;
 	__u64 read_ns;
+	__u64 poll;          /* the last poll that read it */
+	UT_hash_handle hh;   /* keyed by addr */
 };
 
 struct signal_reader {
 	int fd;
-	void *tree;      /* tsearch tree of struct prev, keyed by address */
+	struct prev *table;  /* uthash, by address */
+	__u64 poll;
 	struct sluice_addr keys[BATCH];
 	struct sluice_signals vals[BATCH];
 };
-
-static int prev_cmp(const void *a, const void *b)
-{
-	return memcmp(&((const struct prev *)a)->addr, &((const struct prev *)b)->addr,
-		      sizeof(struct sluice_addr));
-}
 
 struct signal_reader *signal_reader_new(int signals_fd)
 {
@@ -42,9 +39,14 @@ struct signal_reader *signal_reader_new(int signals_fd)
 
 void signal_reader_free(struct signal_reader *r)
 {
+	struct prev *p, *tmp;
+
 	if (!r)
 		return;
-	tdestroy(r->tree, free);
+	HASH_ITER(hh, r->table, p, tmp) {
+		HASH_DEL(r->table, p);
+		free(p);
+	}
 	free(r);
 }
 
@@ -86,6 +88,24 @@ static __u64 segment_overhead(const struct sluice_addr *a)
 
 #define DELTA(f) (cur->f >= old->f ? cur->f - old->f : 0)
 
+/* The values that are state, not counters: what the entry says now. */
+static void state_values(struct dest_sample *s, const struct prev *p,
+			 const struct sluice_signals *cur, __u64 now_ns)
+{
+	int i;
+
+	memset(s, 0, sizeof(*s));
+	s->addr = p->addr;
+	s->interval_ns = now_ns - p->read_ns;
+	s->conns_active = cur->conns_active;
+	s->conns_busy = cur->busy_now > cur->busy_prev ? cur->busy_now : cur->busy_prev;
+	s->conns_bulk = cur->bulk_now > cur->bulk_prev ? cur->bulk_now : cur->bulk_prev;
+	for (i = 0; i < SLUICE_CLASSES; i++)
+		if (cur->class_busy_now[i] | cur->class_busy_prev[i])
+			s->classes_busy |= 1u << i;
+	s->active = cur->conns_active != 0;
+}
+
 static void make_sample(struct dest_sample *s, const struct prev *p,
 			const struct sluice_signals *cur, __u64 now_ns)
 {
@@ -93,9 +113,7 @@ static void make_sample(struct dest_sample *s, const struct prev *p,
 	__u32 hist[SLUICE_RTT_BUCKETS];
 	int i;
 
-	memset(s, 0, sizeof(*s));
-	s->addr = p->addr;
-	s->interval_ns = now_ns - p->read_ns;
+	state_values(s, p, cur, now_ns);
 	s->rtt_samples = DELTA(rtt_samples);
 	s->bytes_acked = DELTA(bytes_acked);
 	s->retrans = DELTA(retrans);
@@ -107,12 +125,6 @@ static void make_sample(struct dest_sample *s, const struct prev *p,
 	s->delivered_ce = DELTA(delivered_ce);
 	s->rwnd_limited_us = DELTA(rwnd_limited_us);
 	s->zero_wnd_acks = DELTA(zero_wnd_acks);
-	s->conns_active = cur->conns_active;
-	s->conns_busy = cur->busy_now > cur->busy_prev ? cur->busy_now : cur->busy_prev;
-	s->conns_bulk = cur->bulk_now > cur->bulk_prev ? cur->bulk_now : cur->bulk_prev;
-	for (i = 0; i < SLUICE_CLASSES; i++)
-		if (cur->class_busy_now[i] | cur->class_busy_prev[i])
-			s->classes_busy |= 1u << i;
 	for (i = 0; i < SLUICE_RTT_BUCKETS; i++)
 		hist[i] = cur->rtt_hist[i] >= old->rtt_hist[i] ?
 			  cur->rtt_hist[i] - old->rtt_hist[i] : 0;
@@ -132,51 +144,51 @@ static void make_sample(struct dest_sample *s, const struct prev *p,
 		    s->rtos || s->conns_active;
 }
 
-/*
- * Move each destination read in this batch from the previous poll's tree
- * into this poll's; what is left in the old tree afterwards is gone from
- * the kernel's table and is freed with it.
- */
-static int consume(struct signal_reader *r, void **next_tree, __u32 n, __u64 now_ns,
-		   sample_fn fn, void *ctx)
+static int consume(struct signal_reader *r, __u32 n, __u64 now_ns, sample_fn fn, void *ctx)
 {
 	struct dest_sample s;
+	struct prev *p;
 	__u32 i;
 
 	for (i = 0; i < n; i++) {
-		struct prev key = { .addr = r->keys[i] }, **found, *p;
-
-		found = tfind(&key, &r->tree, prev_cmp);
-		if (found) {
-			p = *found;
-			tdelete(p, &r->tree, prev_cmp);
-			make_sample(&s, p, &r->vals[i], now_ns);
-			fn(&s, ctx);
-		} else {
+		HASH_FIND(hh, r->table, &r->keys[i], sizeof(r->keys[i]), p);
+		if (!p) {
+			/* The first reading is the baseline. */
 			p = calloc(1, sizeof(*p));
 			if (!p)
 				return -ENOMEM;
 			p->addr = r->keys[i];
+			HASH_ADD(hh, r->table, addr, sizeof(p->addr), p);
+		} else if (!memcmp(&p->sig, &r->vals[i], sizeof(p->sig))) {
+			/* Nothing moved: the deltas are all zero, no need to
+			 * walk the histogram for them. */
+			state_values(&s, p, &r->vals[i], now_ns);
+			fn(&s, ctx);
+		} else {
+			make_sample(&s, p, &r->vals[i], now_ns);
+			s.changed = true;
+			fn(&s, ctx);
 		}
 		p->sig = r->vals[i];
 		p->read_ns = now_ns;
-		if (!tsearch(p, next_tree, prev_cmp)) {
-			free(p);
-			return -ENOMEM;
-		}
+		p->poll = r->poll;
 	}
 	return 0;
 }
 
-/* twalk has no context argument; the reader runs on one thread. */
-static gone_fn gone_cb;
-static void *gone_ctx;
-
-static void report_gone(const void *node, VISIT which, int depth)
+/* What this poll did not read is gone from the kernel's table. */
+static void sweep_gone(struct signal_reader *r, gone_fn gone, void *ctx)
 {
-	(void)depth;
-	if (which == postorder || which == leaf)
-		gone_cb(&(*(struct prev *const *)node)->addr, gone_ctx);
+	struct prev *p, *tmp;
+
+	HASH_ITER(hh, r->table, p, tmp) {
+		if (p->poll == r->poll)
+			continue;
+		if (gone)
+			gone(&p->addr, ctx);
+		HASH_DEL(r->table, p);
+		free(p);
+	}
 }
 
 int signal_reader_poll(struct signal_reader *r, __u64 now_ns, sample_fn fn, gone_fn gone,
@@ -184,39 +196,27 @@ int signal_reader_poll(struct signal_reader *r, __u64 now_ns, sample_fn fn, gone
 {
 	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
 	struct sluice_addr batch_key;
-	void *in = NULL, *next_tree = NULL;
+	void *in = NULL;
 	int total = 0, err;
 
+	r->poll++;
 	for (;;) {
 		__u32 n = BATCH;
 
 		err = bpf_map_lookup_batch(r->fd, in, &batch_key, r->keys, r->vals, &n, &opts);
-		if (err && errno != ENOENT) {
-			err = -errno;
-			goto out;
-		}
+		if (err && errno != ENOENT)
+			return -errno; /* what was not read keeps its baseline */
 		if (n) {
-			int e = consume(r, &next_tree, n, now_ns, fn, ctx);
+			int e = consume(r, n, now_ns, fn, ctx);
 
-			if (e) {
-				err = e;
-				goto out;
-			}
+			if (e)
+				return e;
 			total += n;
 		}
 		if (err) /* ENOENT: that was the last batch */
 			break;
 		in = &batch_key;
 	}
-	err = total;
-	if (gone) {
-		gone_cb = gone;
-		gone_ctx = ctx;
-		twalk(r->tree, report_gone);
-	}
-out:
-	/* After an error, destinations not read yet start from a new baseline. */
-	tdestroy(r->tree, free);
-	r->tree = next_tree;
-	return err;
+	sweep_gone(r, gone, ctx);
+	return total;
 }

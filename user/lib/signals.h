@@ -36,6 +36,7 @@ struct dest_sample {
 	__u8 classes_busy;   /* bit per enum sluice_class with such connections */
 	__u64 class_delivered_Bps[SLUICE_CLASSES]; /* delivered_Bps, by class */
 	bool active;         /* anything happened in the interval */
+	bool changed;        /* the counters moved since the last reading */
 };
 
 struct signal_reader;
@@ -44,8 +45,10 @@ struct signal_reader *signal_reader_new(int signals_fd);
 void signal_reader_free(struct signal_reader *r);
 
 /*
- * Read every destination's counters and call fn with its interval sample.
- * The first reading of a destination only sets the baseline. After a
+ * Read every destination's counters and call fn with its interval sample
+ * (one with changed false, and only its state values, when its counters
+ * did not move: its interval then runs on to the next change). The first
+ * reading of a destination only sets the baseline. After a
  * complete read, gone (when not NULL) is called for each destination read
  * last time that the table no longer holds. Returns the number of
  * destinations read, or -errno.
