@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <bpf/bpf.h>
 #include <uthash.h>
 
@@ -23,11 +24,30 @@
 #define EVENT_RATE_STEP 0.05       /* rate changes below 5% are not events */
 #define STALE_INTERVALS 600        /* forget destinations idle this long */
 #define LOCK_WAIT_DIVISOR 4        /* wait at most interval / 4 for the lock */
+#define SETTLE_TICKS 10            /* idle steps before a destination settles */
+#define PRUNE_SLICES 100           /* the prune sees the table once per 100 ticks */
+#define BUDGET_DIVISOR 4           /* a tick that takes more than interval / 4 overruns */
 #define LADDER_DOWN_GAP 0.2        /* step down this far below the step's threshold */
 #define LADDER_HOLD_NS  1000000000ULL /* ... and only after a second there */
 
 /* Pressure at which each ladder step is taken (sluice/classes.h). */
 static const double ladder_up[SLUICE_LADDER_MAX] = { 0.5, 0.7, 0.9 };
+
+/* What the loop's summary line says, over its window (SUMMARY_NS). */
+#define SUMMARY_NS   10000000000ULL
+#define SUMMARY_MAX  1024          /* tick times kept for the quantiles */
+
+struct tick_stats {
+	__u64 since_ns;               /* the window's start */
+	__u64 cpu_us;                 /* process CPU at the window's start */
+	__u32 wall_us[SUMMARY_MAX];
+	__u32 ticks;
+	__u64 visited;                /* destinations stepped */
+	__u64 overruns;               /* ticks over their budget */
+	__u64 overruns_total;
+	__s64 margin_min_ns;          /* least lease left at a renewal */
+	bool margin_seen;
+};
 
 /* This interval's samples, read before any is acted on. */
 struct pending {
@@ -54,6 +74,11 @@ struct dest_ctrl {
 	__u64 seen_tick;
 	__u8 ladder;                /* degradation step */
 	__u64 ladder_low_since_ns;  /* pressure below the step's exit since */
+	__u64 policy_epoch;         /* c->policy_epoch when pol was read */
+	bool settled;               /* not stepped until its counters move */
+	__u16 idle_ticks;           /* steps in a row that could settle it */
+	bool counted;               /* in its policy's count (policy_id, breaker) */
+	UT_hash_handle hh;          /* c->dests, by addr */
 };
 
 /* Destinations and open breakers of one policy, by policy id. */
@@ -66,7 +91,8 @@ struct policy_count {
 struct control {
 	const struct sluice_maps *m;
 	const char *pin_dir;
-	void *dests;                /* tsearch tree of struct dest_ctrl */
+	struct dest_ctrl *dests;    /* uthash, by address */
+	struct dest_ctrl *prune_at; /* where the sliced prune goes on */
 	struct signal_reader *reader;
 	struct sluice_config cfg;   /* read and written under the lock */
 	bool cfg_dirty;
@@ -78,13 +104,12 @@ struct control {
 	unsigned int seed;
 	__u64 lock_skips;           /* ticks skipped: the pin dir stayed locked */
 	__u64 lock_skips_logged;
+	/* Policies are read again only when someone else changed the maps:
+	 * a ctl_gen other than the one this loop wrote last. */
+	__u64 ctl_gen_written;
+	__u64 policy_epoch;
+	struct tick_stats stats;
 };
-
-static int dest_cmp(const void *a, const void *b)
-{
-	return memcmp(&((const struct dest_ctrl *)a)->addr, &((const struct dest_ctrl *)b)->addr,
-		      sizeof(struct sluice_addr));
-}
 
 static struct dest_ctrl *dest_find(struct control *c, const struct sluice_addr *a);
 
@@ -148,11 +173,16 @@ static void counts_clear(struct control *c)
 
 void control_free(struct control *c)
 {
+	struct dest_ctrl *d, *tmp;
+
 	if (!c)
 		return;
 	counts_clear(c);
 	free(c->pending.v);
-	tdestroy(c->dests, free);
+	HASH_ITER(hh, c->dests, d, tmp) {
+		HASH_DEL(c->dests, d);
+		free(d);
+	}
 	signal_reader_free(c->reader);
 	free(c);
 }
@@ -205,31 +235,22 @@ static struct policy_count *count_for(struct control *c, __u32 policy_id)
 	return pc;
 }
 
-/* twalk has no context argument: the walk runs under the daemon's only
- * thread, so a file-scope pointer is enough. */
-static struct control *walk_ctx;
-
-static void count_one(const void *node, VISIT which, int depth)
+/* Add (sign 1) or take away (-1) d's part in its policy's counts. The
+ * counts follow each change of a policy id or a breaker state, so no tick
+ * walks every destination to make them. */
+static void count_dest(struct control *c, struct dest_ctrl *d, int sign)
 {
-	const struct dest_ctrl *d = *(struct dest_ctrl *const *)node;
 	struct policy_count *pc;
 
-	(void)depth;
-	if (which != postorder && which != leaf)
+	if ((sign > 0) == d->counted)
 		return;
-	pc = count_for(walk_ctx, d->policy_id);
+	pc = count_for(c, d->policy_id);
 	if (!pc)
-		return;
-	pc->dests++;
+		return; /* out of memory: may_open says no for this policy */
+	d->counted = sign > 0;
+	pc->dests += sign;
 	if (d->br.state != SLUICE_BREAKER_CLOSED)
-		pc->open++;
-}
-
-static void recount(struct control *c)
-{
-	counts_clear(c);
-	walk_ctx = c;
-	twalk(c->dests, count_one);
+		pc->open += sign;
 }
 
 /* Never more than a third of one policy's destinations open (at least one). */
@@ -246,19 +267,16 @@ static bool may_open(struct control *c, __u32 policy_id)
 
 static struct dest_ctrl *dest_find(struct control *c, const struct sluice_addr *a)
 {
-	struct dest_ctrl key = { .addr = *a }, **found, *d;
+	struct dest_ctrl *d;
 
-	found = tfind(&key, &c->dests, dest_cmp);
-	if (found)
-		return *found;
+	HASH_FIND(hh, c->dests, a, sizeof(*a), d);
+	if (d)
+		return d;
 	d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
 	d->addr = *a;
-	if (!tsearch(d, &c->dests, dest_cmp)) {
-		free(d);
-		return NULL;
-	}
+	HASH_ADD(hh, c->dests, addr, sizeof(d->addr), d);
 	return d;
 }
 
@@ -351,16 +369,14 @@ static void breaker_update(struct control *c, struct dest_ctrl *d, const struct 
 		.rate_Bps = o->rate_Bps,
 	};
 	__u8 before = d->br.state;
-	struct policy_count *pc;
+	bool changed;
 	__u32 reason;
 
-	if (breaker_step(&d->br, &bin, &reason)) {
+	count_dest(c, d, -1);
+	changed = breaker_step(&d->br, &bin, &reason);
+	count_dest(c, d, 1);
+	if (changed) {
 		emit(c, d, SLUICE_EV_BREAKER, reason, before, d->br.state, o);
-		pc = count_for(c, d->policy_id);
-		if (pc && before == SLUICE_BREAKER_CLOSED)
-			pc->open++;
-		if (pc && d->br.state == SLUICE_BREAKER_CLOSED && pc->open)
-			pc->open--;
 		if (d->br.state == SLUICE_BREAKER_CLOSED) /* ramp up from the probe rate */
 			d->ctrl.rate_Bps = d->pol.min_Bps ? d->pol.min_Bps : o->rate_Bps;
 		d->cap_reported = 0;
@@ -442,6 +458,56 @@ static void log_decision(const struct dest_ctrl *d, const struct dest_sample *s,
 		  (unsigned long long)s->delivered_ce);
 }
 
+/*
+ * A destination that has been idle for SETTLE_TICKS intervals, with its
+ * breaker closed and nothing pending, is settled: it is not stepped again
+ * until its counters move, so a table of quiet destinations costs one
+ * lookup each per interval. Its control values stay as the last step
+ * left them.
+ */
+static bool settles(const struct dest_ctrl *d, const struct dest_sample *s)
+{
+	return !s->active && d->br.state == SLUICE_BREAKER_CLOSED && !d->br.ramping &&
+	       !d->ladder && !d->has_unlogged && !d->ctrl.draining;
+}
+
+/* The destination's policy, read again only when someone else changed
+ * the maps since it was last read. 0, or -ENOENT when none covers it. */
+static int policy_current(struct control *c, struct dest_ctrl *d, struct sluice_policy *pol)
+{
+	int err;
+
+	if (d->policy_epoch == c->policy_epoch && d->ctrl.started) {
+		*pol = d->pol;
+		return 0;
+	}
+	err = policy_of(c, &d->addr, pol);
+	if (!err || err == -ENOENT)
+		d->policy_epoch = c->policy_epoch;
+	return err;
+}
+
+static void policy_adopt(struct control *c, struct dest_ctrl *d, const struct sluice_policy *pol)
+{
+	count_dest(c, d, -1);
+	ctrl_init(&d->ctrl, pol);
+	memset(&d->br, 0, sizeof(d->br));
+	if (d->adopted && d->has_published) {
+		/* Carry on from where a previous sluiced left off: its rate
+		 * is no fresh start to double from. */
+		d->ctrl.rate_Bps = d->published.rate_Bps;
+		d->ctrl.found = true;
+		d->br.state = d->published.breaker;
+		d->br.last_good_Bps = pol->rate_Bps;
+	}
+	d->adopted = false;
+	d->pol = *pol;
+	d->policy_id = pol->id;
+	d->event_rate_Bps = 0;
+	d->has_unlogged = false;
+	count_dest(c, d, 1);
+}
+
 static void control_one(struct control *c, const struct dest_sample *s)
 {
 	struct ctrl_input in = { .s = s, .now_ns = c->now_ns, .interval_ns = c->interval_ns,
@@ -455,28 +521,17 @@ static void control_one(struct control *c, const struct dest_sample *s)
 	if (!d)
 		return;
 	d->seen_tick = c->tick;
-	if (policy_of(c, &s->addr, &pol) || pol.mode != SLUICE_MODE_ENFORCE) {
+	if (d->settled && !s->changed && d->policy_epoch == c->policy_epoch)
+		return;
+	c->stats.visited++;
+	if (policy_current(c, d, &pol) || pol.mode != SLUICE_MODE_ENFORCE) {
 		unpublish(c, d);
 		d->ctrl.started = false;
+		d->settled = !s->active;
 		return;
 	}
-	if (!d->ctrl.started || memcmp(&pol, &d->pol, sizeof(pol))) {
-		ctrl_init(&d->ctrl, &pol);
-		memset(&d->br, 0, sizeof(d->br));
-		if (d->adopted && d->has_published) {
-			/* Carry on from where a previous sluiced left off:
-			 * its rate is no fresh start to double from. */
-			d->ctrl.rate_Bps = d->published.rate_Bps;
-			d->ctrl.found = true;
-			d->br.state = d->published.breaker;
-			d->br.last_good_Bps = pol.rate_Bps;
-		}
-		d->adopted = false;
-		d->pol = pol;
-		d->policy_id = pol.id;
-		d->event_rate_Bps = 0;
-		d->has_unlogged = false;
-	}
+	if (!d->ctrl.started || memcmp(&pol, &d->pol, sizeof(pol)))
+		policy_adopt(c, d, &pol);
 	in.pol = &d->pol;
 	controller_for(pol.controller)->step(&d->ctrl, &in, &o);
 	breaker_update(c, d, s, &o);
@@ -485,6 +540,8 @@ static void control_one(struct control *c, const struct dest_sample *s)
 		log_decision(d, s, &o);
 	rate_event(c, d, &o);
 	ladder_update(c, d, &o);
+	d->idle_ticks = settles(d, s) ? d->idle_ticks + 1 : 0;
+	d->settled = d->idle_ticks >= SETTLE_TICKS;
 
 	if (pol.controller == SLUICE_CTRL_STATIC && d->br.state == SLUICE_BREAKER_CLOSED &&
 	    !d->br.ramping && !d->ladder) {
@@ -525,8 +582,11 @@ static void collect(const struct dest_sample *s, void *ctx)
 /* Forget one destination: its state here and its control values. */
 static void dest_forget(struct control *c, struct dest_ctrl *d)
 {
+	if (c->prune_at == d)
+		c->prune_at = d->hh.next;
+	count_dest(c, d, -1);
 	unpublish(c, d);
-	tdelete(d, &c->dests, dest_cmp);
+	HASH_DEL(c->dests, d);
 	free(d);
 }
 
@@ -535,58 +595,33 @@ static void dest_forget(struct control *c, struct dest_ctrl *d)
 static void gone(const struct sluice_addr *a, void *ctx)
 {
 	struct control *c = ctx;
-	struct dest_ctrl key = { .addr = *a }, **found;
+	struct dest_ctrl *d;
 
-	found = tfind(&key, &c->dests, dest_cmp);
-	if (found)
-		dest_forget(c, *found);
+	HASH_FIND(hh, c->dests, a, sizeof(*a), d);
+	if (d)
+		dest_forget(c, d);
 }
 
-/* Destinations gone quiet for long (control values adopted from a
- * previous sluiced for destinations that never sent again): all of them,
- * however many, so the daemon's state never outgrows the kernel's. */
-struct stale_list {
-	struct dest_ctrl **v;
-	size_t n, cap;
-	bool short_of_memory;
-};
-
-static struct stale_list stale;
-
-static void find_stale(const void *node, VISIT which, int depth)
+/*
+ * Destinations gone quiet for long: control values adopted from a
+ * previous sluiced for destinations that never showed up again (every
+ * other one is read each interval, or reported gone). A slice of the
+ * table per tick, so the whole is seen every PRUNE_SLICES ticks and no
+ * tick pays for all of it.
+ */
+static void prune_slice(struct control *c)
 {
-	struct dest_ctrl *d = *(struct dest_ctrl *const *)node;
+	unsigned int n = HASH_COUNT(c->dests) / PRUNE_SLICES + 16;
+	struct dest_ctrl *d, *next;
 
-	(void)depth;
-	if ((which != postorder && which != leaf) ||
-	    walk_ctx->tick - d->seen_tick <= STALE_INTERVALS)
-		return;
-	if (stale.n == stale.cap) {
-		size_t cap = stale.cap ? stale.cap * 2 : 1024;
-		struct dest_ctrl **v = realloc(stale.v, cap * sizeof(*v));
-
-		if (!v) {
-			stale.short_of_memory = true; /* the rest at the next pass */
-			return;
-		}
-		stale.v = v;
-		stale.cap = cap;
+	if (!c->prune_at)
+		c->prune_at = c->dests;
+	for (d = c->prune_at; d && n; d = next, n--) {
+		next = d->hh.next;
+		if (c->tick - d->seen_tick > STALE_INTERVALS)
+			dest_forget(c, d);
 	}
-	stale.v[stale.n++] = d;
-}
-
-static void prune(struct control *c)
-{
-	size_t i;
-
-	stale.n = 0;
-	walk_ctx = c;
-	twalk(c->dests, find_stale);
-	for (i = 0; i < stale.n; i++)
-		dest_forget(c, stale.v[i]);
-	if (stale.short_of_memory)
-		log_warnx("out of memory while pruning; the rest at the next pass");
-	stale.short_of_memory = false;
+	c->prune_at = d;
 }
 
 /* Say once per stretch that ticks are skipped, and how many in all. */
@@ -598,10 +633,96 @@ static void lock_skipped(struct control *c)
 			  (unsigned long long)c->lock_skips);
 }
 
+static __u64 cpu_us_now(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return 0;
+	return (__u64)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000ULL +
+	       (__u64)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+static __u64 mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * One line per window, for the operator and the benchmark: how long the
+ * ticks took, what they cost, how much they did, and how close the lease
+ * came to lapsing.
+ */
+static void stats_window(struct control *c, __u64 now_ns)
+{
+	struct tick_stats *t = &c->stats;
+	__u32 n = t->ticks < SUMMARY_MAX ? t->ticks : SUMMARY_MAX;
+	__u64 cpu = cpu_us_now();
+
+	if (!t->since_ns) {
+		t->since_ns = now_ns;
+		t->cpu_us = cpu;
+		return;
+	}
+	if (now_ns - t->since_ns < SUMMARY_NS || !n)
+		return;
+	qsort(t->wall_us, n, sizeof(t->wall_us[0]), cmp_u32);
+	log_info("control: %u ticks: wall p50 %u us p99 %u us max %u us, cpu %llu us per tick, "
+		 "tracked %u, visited %llu per tick, overruns %llu, lease margin min %lld ms",
+		 t->ticks, t->wall_us[n / 2], t->wall_us[(n * 99) / 100], t->wall_us[n - 1],
+		 (unsigned long long)((cpu - t->cpu_us) / t->ticks), HASH_COUNT(c->dests),
+		 (unsigned long long)(t->visited / t->ticks), (unsigned long long)t->overruns,
+		 t->margin_seen ? (long long)(t->margin_min_ns / 1000000) : -1LL);
+	*t = (struct tick_stats){ .since_ns = now_ns, .cpu_us = cpu,
+				  .overruns_total = t->overruns_total };
+}
+
+static void stats_tick(struct control *c, __u64 started_ns, __u64 interval_ns)
+{
+	struct tick_stats *t = &c->stats;
+	__u64 wall = mono_ns() - started_ns;
+
+	if (t->ticks < SUMMARY_MAX)
+		t->wall_us[t->ticks] = (__u32)(wall / 1000 > 0xffffffffULL ? 0xffffffffU : wall / 1000);
+	t->ticks++;
+	if (wall > interval_ns / BUDGET_DIVISOR) {
+		/* Logged at the first of a run of them; all are counted. */
+		if (!t->overruns_total++ || !t->overruns)
+			log_warnx("control interval took %llu ms, more than its budget of %llu ms "
+				  "(%u destinations)", (unsigned long long)(wall / 1000000),
+				  (unsigned long long)(interval_ns / BUDGET_DIVISOR / 1000000),
+				  HASH_COUNT(c->dests));
+		t->overruns++;
+	}
+}
+
+/* Renew the lease; note how much of the old one was left. */
+static void lease_renew(struct control *c, __u64 now_ns, __u64 interval_ns)
+{
+	__u64 lease = interval_ns * LEASE_INTERVALS;
+	__s64 left = (__s64)(c->cfg.lease_expires_ns - now_ns);
+
+	if (c->cfg.lease_expires_ns && (!c->stats.margin_seen || left < c->stats.margin_min_ns)) {
+		c->stats.margin_min_ns = left;
+		c->stats.margin_seen = true;
+	}
+	c->cfg.lease_expires_ns = now_ns + (lease > LEASE_MIN_NS ? lease : LEASE_MIN_NS);
+}
+
 int control_tick(struct control *c, __u64 now_ns, __u64 interval_ns)
 {
 	struct pending *p = &c->pending;
-	__u64 lease = interval_ns * LEASE_INTERVALS;
+	__u64 started = mono_ns();
 	__u32 zero = 0;
 	int lock, err;
 	size_t i;
@@ -626,24 +747,30 @@ int control_tick(struct control *c, __u64 now_ns, __u64 interval_ns)
 	c->tick++;
 	c->now_ns = now_ns;
 	c->interval_ns = interval_ns;
+	stats_window(c, now_ns);
 	err = sluice_config_read(c->m->config, &c->cfg);
 	if (err)
 		goto out;
+	/* Someone else moved ctl_gen (sluicectl changed a policy or a
+	 * class): every destination reads its policy again. */
+	if (c->cfg.ctl_gen != c->ctl_gen_written)
+		c->policy_epoch++;
 	c->cfg_dirty = c->ctl_changed = false;
 	p->n = 0;
 	err = signal_reader_poll(c->reader, now_ns, collect, gone, c);
 	if (err < 0)
 		goto out;
-	recount(c);
 	for (i = 0; i < p->n; i++)
 		control_one(c, &p->v[i]);
-	if (c->tick % 10 == 0)
-		prune(c);
+	prune_slice(c);
 	if (c->ctl_changed)
 		c->cfg.ctl_gen++;
-	c->cfg.lease_expires_ns = now_ns + (lease > LEASE_MIN_NS ? lease : LEASE_MIN_NS);
+	lease_renew(c, now_ns, interval_ns);
 	err = bpf_map_update_elem(c->m->config, &zero, &c->cfg, BPF_ANY) ? -errno : 0;
+	if (!err)
+		c->ctl_gen_written = c->cfg.ctl_gen;
 out:
 	sluice_unlock(lock);
+	stats_tick(c, started, interval_ns);
 	return err < 0 ? err : 0;
 }
