@@ -719,6 +719,26 @@ static void lease_renew(struct control *c, __u64 now_ns, __u64 interval_ns)
 	c->cfg.lease_expires_ns = now_ns + (lease > LEASE_MIN_NS ? lease : LEASE_MIN_NS);
 }
 
+/*
+ * A long tick is a busy loop, not a stuck one: once it has run for an
+ * interval, renew the lease as it goes, so that load alone never lets the
+ * datapath fall into its fail mode. (Only the lease: the overrides of this
+ * tick are written at its end.)
+ */
+static void lease_keep(struct control *c, __u64 started, __u64 now_ns, __u64 interval_ns,
+		       const __u32 *zero)
+{
+	struct sluice_config cfg;
+	__u64 ran = mono_ns() - started;
+
+	if (ran < interval_ns || sluice_config_read(c->m->config, &cfg))
+		return;
+	lease_renew(c, now_ns + ran, interval_ns);
+	cfg.lease_expires_ns = c->cfg.lease_expires_ns;
+	if (bpf_map_update_elem(c->m->config, zero, &cfg, BPF_ANY))
+		log_warn("renew the lease");
+}
+
 int control_tick(struct control *c, __u64 now_ns, __u64 interval_ns)
 {
 	struct pending *p = &c->pending;
@@ -760,8 +780,11 @@ int control_tick(struct control *c, __u64 now_ns, __u64 interval_ns)
 	err = signal_reader_poll(c->reader, now_ns, collect, gone, c);
 	if (err < 0)
 		goto out;
-	for (i = 0; i < p->n; i++)
+	for (i = 0; i < p->n; i++) {
 		control_one(c, &p->v[i]);
+		if ((i & 4095) == 4095)
+			lease_keep(c, started, now_ns, interval_ns, &zero);
+	}
 	prune_slice(c);
 	if (c->ctl_changed)
 		c->cfg.ctl_gen++;
