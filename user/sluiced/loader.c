@@ -172,7 +172,7 @@ static bool pinned_map_is_ours(const char *pin_dir, const char *name)
 /* Remove the maps of an interrupted start; the links stay (see above). */
 static int remove_incomplete(const char *pin_dir)
 {
-	int fd, err = 0, e;
+	int fd, err;
 	size_t i;
 
 	for (i = 0; i < N_MAPS; i++) {
@@ -185,11 +185,7 @@ static int remove_incomplete(const char *pin_dir)
 	fd = pin_dir_open(pin_dir);
 	if (fd < 0)
 		return fd;
-	for (i = 0; i < N_MAPS; i++) {
-		e = pin_remove_at(fd, pin_dir, map_names[i]);
-		if (e && e != -ENOENT)
-			err = err ? err : e;
-	}
+	err = pin_remove_names(fd, pin_dir, map_names, N_MAPS);
 	close(fd);
 	if (!err)
 		log_info("removed the maps an interrupted start left at %s; pinning anew",
@@ -328,23 +324,15 @@ int loader_tc_prog_fd(const struct loader *l)
 
 int loader_unpin_all(const char *pin_dir)
 {
-	int fd = pin_dir_open(pin_dir), err = 0, e;
-	size_t i;
+	int fd = pin_dir_open(pin_dir), err, e;
 
 	if (fd == -ENOENT)
 		return 0;
 	if (fd < 0)
 		return fd;
-	for (i = 0; i < N_MAPS; i++) {
-		e = pin_remove_at(fd, pin_dir, map_names[i]);
-		if (e && e != -ENOENT)
-			err = err ? err : e;
-	}
-	for (i = 0; i < sizeof(link_names) / sizeof(link_names[0]); i++) {
-		e = pin_remove_at(fd, pin_dir, link_names[i]);
-		if (e && e != -ENOENT)
-			err = err ? err : e;
-	}
+	err = pin_remove_names(fd, pin_dir, map_names, N_MAPS);
+	e = pin_remove_names(fd, pin_dir, link_names, sizeof(link_names) / sizeof(link_names[0]));
+	err = err ? err : e;
 	close(fd);
 	/* rmdir never follows a link, and pin_dir_open has refused one. */
 	if (rmdir(pin_dir) && errno != ENOENT) {

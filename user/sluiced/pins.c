@@ -75,6 +75,19 @@ int pin_remove_at(int dir_fd, const char *pin_dir, const char *name)
 	return 0;
 }
 
+int pin_remove_names(int dir_fd, const char *pin_dir, const char *const *names, size_t n)
+{
+	int err = 0, e;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		e = pin_remove_at(dir_fd, pin_dir, names[i]);
+		if (e && e != -ENOENT)
+			err = err ? err : e;
+	}
+	return err;
+}
+
 int pin_remove(const char *pin_dir, const char *name)
 {
 	int fd = pin_dir_open(pin_dir), err;

@@ -9,6 +9,7 @@
 #define SLUICED_PINS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Open pin_dir for removals. Returns a directory fd, -ENOENT when it does
@@ -23,6 +24,10 @@ int pin_dir_open(const char *pin_dir);
  * -EPERM (logged) when it is there but not a BPF object, or -errno.
  */
 int pin_remove_at(int dir_fd, const char *pin_dir, const char *name);
+
+/* pin_remove_at for each of n names; absent ones are no error. Returns
+ * 0 or the first -errno. */
+int pin_remove_names(int dir_fd, const char *pin_dir, const char *const *names, size_t n);
 
 /* pin_dir_open and pin_remove_at together, for one name. */
 int pin_remove(const char *pin_dir, const char *name);
