@@ -45,6 +45,12 @@ struct {
 	__type(value, struct sluice_signals);
 } sluice_signals SEC(".maps");
 
+/* The addresses whose signals moved, for sluiced to read (signals.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, SLUICE_CHANGED_BYTES);
+} sluice_changed SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);

@@ -28,6 +28,32 @@ static __always_inline struct sluice_signals *signals_get(const struct sluice_ad
 }
 
 /*
+ * Tell sluiced that this destination's counters moved, once per read
+ * generation: sluiced moves sluice_config.signal_gen at each interval
+ * before it drains sluice_changed, so a busy destination costs one record
+ * per interval and a quiet one none, and sluiced reads only what moved.
+ * Called after the counters are written, so what it reads includes them.
+ * A record the ring has no room for is counted; sluiced then reads the
+ * whole table.
+ */
+static __always_inline void signals_announce(const struct sluice_addr *a,
+					     struct sluice_signals *s)
+{
+	__u32 zero = 0;
+	struct sluice_config *cfg = bpf_map_lookup_elem(&sluice_config, &zero);
+	__u64 gen;
+
+	if (!cfg)
+		return;
+	gen = READ_ONCE(cfg->signal_gen);
+	if (READ_ONCE(s->announced_gen) == gen)
+		return;
+	WRITE_ONCE(s->announced_gen, gen);
+	if (bpf_ringbuf_output(&sluice_changed, (void *)a, sizeof(*a), 0))
+		stat_inc(SLUICE_STAT_CHANGED_LOST);
+}
+
+/*
  * Whether this socket counts as bulk in the epoch it is entering: it used
  * at least 1/SLUICE_BULK_USE of its pacing rate in the epoch before (or
  * is not paced yet, as a new connection). A light one, a ping-pong beside

@@ -68,8 +68,10 @@ static __always_inline void on_connect(struct bpf_sock_ops *ops, struct bpf_sock
 	if (!dest_lookup(cfg, &st->dst))
 		return;
 	s = signals_get(&st->dst);
-	if (s)
+	if (s) {
 		__sync_fetch_and_add(&s->connects, 1);
+		signals_announce(&st->dst, s);
+	}
 	/* STATE_CB shows a connect that dies in SYN_SENT (refused); RTO_CB a
 	 * SYN that times out, which is how a blackholed destination shows. */
 	bpf_sock_ops_cb_flags_set(ops, BPF_SOCK_OPS_STATE_CB_FLAG | BPF_SOCK_OPS_RTO_CB_FLAG);
@@ -95,6 +97,7 @@ static __always_inline void on_established(struct bpf_sock_ops *ops, struct bpf_
 	/* A new connection is busy, and bulk, until it shows otherwise. */
 	now = bpf_ktime_get_ns();
 	busy_mark(s, st, now, 0);
+	signals_announce(&st->dst, s);
 	st->counted = 1;
 	st->last_bytes_acked = ops->bytes_acked;
 	st->last_total_retrans = ops->total_retrans;
@@ -180,6 +183,7 @@ static __always_inline void on_rtt(struct bpf_sock_ops *ops, struct bpf_sock *sk
 		/* RTT samples come from ACKs of new data: the socket is busy. */
 		busy_mark(s, st, now, newly);
 		receiver_signals(sk, tcp, st, s);
+		signals_announce(&st->dst, s);
 	}
 	st->last_bytes_acked = acked;
 	limits_apply(ops, st, cfg, d, s, now);
@@ -202,6 +206,7 @@ static __always_inline void on_state(struct bpf_sock_ops *ops, struct sluice_sk 
 		__sync_fetch_and_add(&s->conns_active, -1);
 		__sync_fetch_and_add(&s->conns_closed, 1);
 	}
+	signals_announce(&st->dst, s);
 }
 
 static __always_inline void on_counter(const struct sluice_sk *st, int op)
@@ -214,6 +219,7 @@ static __always_inline void on_counter(const struct sluice_sk *st, int op)
 		__sync_fetch_and_add(&s->retrans, 1);
 	else
 		__sync_fetch_and_add(&s->rtos, 1);
+	signals_announce(&st->dst, s);
 }
 
 static __always_inline int sockops(struct bpf_sock_ops *ops)

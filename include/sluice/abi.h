@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define SLUICE_ABI_VERSION 3
+#define SLUICE_ABI_VERSION 4
 
 /* Map names: at most 15 characters, also used as pin file names. */
 #define SLUICE_MAP_CONFIG   "sluice_config"
@@ -30,6 +30,11 @@
 #define SLUICE_MAP_STATS    "sluice_stats"
 #define SLUICE_MAP_EVENTS   "sluice_events"
 #define SLUICE_MAP_CLASSIFY "sluice_classify"
+#define SLUICE_MAP_CHANGED  "sluice_changed"
+
+/* sluice_changed, a ring of the addresses whose signals moved: 4 MiB holds
+ * about 170,000 announcements, one per destination and interval. */
+#define SLUICE_CHANGED_BYTES (4U << 20)
 
 #define SLUICE_PIN_DIR_DEFAULT "/sys/fs/bpf/sluice"
 
@@ -208,7 +213,9 @@ struct sluice_config {
 	 * rate stays this many percent below what fills the path (0: not). */
 	__u8 critical_headroom_pct;
 	__u8 pad2[7];
-	__u64 reserved[1];
+	/* sluiced moves it each interval before it reads: a destination's
+	 * signals are announced in sluice_changed once per generation. */
+	__u64 signal_gen;
 };
 _Static_assert(sizeof(struct sluice_config) == 64, "sluice_config layout");
 
@@ -319,8 +326,11 @@ struct sluice_signals {
 	__u32 bulk_prev;
 	__u32 class_bulk_now[SLUICE_CLASSES];
 	__u32 class_bulk_prev[SLUICE_CLASSES];
+	/* sluice_config.signal_gen when this entry was last announced in
+	 * sluice_changed: written by BPF only. */
+	__u64 announced_gen;
 };
-_Static_assert(sizeof(struct sluice_signals) == 232 + SLUICE_RTT_BUCKETS * 4,
+_Static_assert(sizeof(struct sluice_signals) == 240 + SLUICE_RTT_BUCKETS * 4,
 	       "sluice_signals layout");
 
 enum sluice_event_kind {
@@ -364,6 +374,7 @@ enum sluice_stat {
 	SLUICE_STAT_SIG_ERR,      /* could not create a signals entry */
 	SLUICE_STAT_CLAMPED,      /* cwnd clamps set on sockets */
 	SLUICE_STAT_CONNECT_REFUSED, /* connects failed fast by an open breaker */
+	SLUICE_STAT_CHANGED_LOST, /* announcements sluice_changed had no room for */
 	SLUICE_STAT_MAX,
 };
 
