@@ -88,7 +88,7 @@ static int setup(void **state)
 		if (bpf_map_update_elem(w->m.policy, &k, &p, BPF_ANY))
 			return -1;
 	}
-	w->ctl = control_new(&w->m, w->dir);
+	w->ctl = control_new(&w->m, bpf_map__fd(w->skel->maps.sluice_changed), w->dir);
 	w->now_ns = 1000000000ULL;
 	*state = w;
 	return w->ctl ? 0 : -1;

@@ -3,13 +3,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <uthash.h>
 
 #include "sluice/rtt_hist.h"
 #include "lib/addr.h"
+#include "lib/maps.h"
 #include "lib/signals.h"
 
 #define BATCH 512
+#define SWEEP_TICKS 100 /* the slow sweep sees the whole table this often */
 
 /* What was read last time for one destination. */
 struct prev {
@@ -17,23 +20,68 @@ struct prev {
 	struct sluice_signals sig;
 	__u64 read_ns;
 	__u64 poll;          /* the last poll that read it */
+	__u64 cycle;         /* the last sweep cycle it was read in */
 	UT_hash_handle hh;   /* keyed by addr */
 };
 
 struct signal_reader {
-	int fd;
+	int fd, stats_fd;
+	struct ring_buffer *changed;
 	struct prev *table;  /* uthash, by address */
 	__u64 poll;
+	__u64 last_poll_ns;
+	__u64 lost_seen;     /* SLUICE_STAT_CHANGED_LOST at the last poll */
+	bool swept_once;     /* a whole sweep since the start */
+	/* The slow sweep: a slice of the table per poll, from where the last
+	 * one stopped; a cycle is one pass over the whole table. */
+	__u64 cycle;
+	struct sluice_addr cursor;
+	bool cursor_valid;
+	/* Announced this poll, from sluice_changed. */
+	struct sluice_addr *queue;
+	size_t queued, queue_cap;
+	bool short_of_memory;
 	struct sluice_addr keys[BATCH];
 	struct sluice_signals vals[BATCH];
 };
 
-struct signal_reader *signal_reader_new(int signals_fd)
+static int on_changed(void *ctx, void *data, size_t size)
+{
+	struct signal_reader *r = ctx;
+
+	if (size < sizeof(struct sluice_addr))
+		return 0;
+	if (r->queued == r->queue_cap) {
+		size_t cap = r->queue_cap ? r->queue_cap * 2 : 1024;
+		struct sluice_addr *q = realloc(r->queue, cap * sizeof(*q));
+
+		if (!q) {
+			r->short_of_memory = true; /* a whole sweep then */
+			return 0;
+		}
+		r->queue = q;
+		r->queue_cap = cap;
+	}
+	memcpy(&r->queue[r->queued++], data, sizeof(struct sluice_addr));
+	return 0;
+}
+
+struct signal_reader *signal_reader_new(int signals_fd, int changed_fd, int stats_fd)
 {
 	struct signal_reader *r = calloc(1, sizeof(*r));
 
-	if (r)
-		r->fd = signals_fd;
+	if (!r)
+		return NULL;
+	r->fd = signals_fd;
+	r->stats_fd = stats_fd;
+	r->cycle = 1;
+	if (changed_fd >= 0) {
+		r->changed = ring_buffer__new(changed_fd, on_changed, r, NULL);
+		if (!r->changed) {
+			free(r);
+			return NULL;
+		}
+	}
 	return r;
 }
 
@@ -47,6 +95,8 @@ void signal_reader_free(struct signal_reader *r)
 		HASH_DEL(r->table, p);
 		free(p);
 	}
+	ring_buffer__free(r->changed);
+	free(r->queue);
 	free(r);
 }
 
@@ -144,79 +194,174 @@ static void make_sample(struct dest_sample *s, const struct prev *p,
 		    s->rtos || s->conns_active;
 }
 
-static int consume(struct signal_reader *r, __u32 n, __u64 now_ns, sample_fn fn, void *ctx)
+/*
+ * One entry as read now. Its interval starts at the previous poll at the
+ * latest: an entry that was not read since had not moved (it would have
+ * been announced), so all it moved by, it moved since then.
+ */
+static int consume_one(struct signal_reader *r, const struct sluice_addr *a,
+		       const struct sluice_signals *cur, __u64 now_ns, sample_fn fn, void *ctx)
 {
 	struct dest_sample s;
 	struct prev *p;
-	__u32 i;
 
-	for (i = 0; i < n; i++) {
-		HASH_FIND(hh, r->table, &r->keys[i], sizeof(r->keys[i]), p);
-		if (!p) {
-			/* The first reading is the baseline. */
-			p = calloc(1, sizeof(*p));
-			if (!p)
-				return -ENOMEM;
-			p->addr = r->keys[i];
-			HASH_ADD(hh, r->table, addr, sizeof(p->addr), p);
-		} else if (!memcmp(&p->sig, &r->vals[i], sizeof(p->sig))) {
-			/* Nothing moved: the deltas are all zero, no need to
-			 * walk the histogram for them. */
-			state_values(&s, p, &r->vals[i], now_ns);
-			fn(&s, ctx);
+	HASH_FIND(hh, r->table, a, sizeof(*a), p);
+	if (p && p->poll == r->poll)
+		return 0; /* announced and swept in the same poll */
+	if (!p) {
+		/* The first reading is the baseline. */
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		p->addr = *a;
+		HASH_ADD(hh, r->table, addr, sizeof(p->addr), p);
+	} else {
+		if (p->read_ns < r->last_poll_ns)
+			p->read_ns = r->last_poll_ns;
+		if (!memcmp(&p->sig, cur, sizeof(*cur))) {
+			/* Nothing moved: the deltas are all zero, no need
+			 * to walk the histogram for them. */
+			state_values(&s, p, cur, now_ns);
 		} else {
-			make_sample(&s, p, &r->vals[i], now_ns);
+			make_sample(&s, p, cur, now_ns);
 			s.changed = true;
-			fn(&s, ctx);
 		}
-		p->sig = r->vals[i];
-		p->read_ns = now_ns;
-		p->poll = r->poll;
+		fn(&s, ctx);
 	}
+	p->sig = *cur;
+	p->read_ns = now_ns;
+	p->poll = r->poll;
+	p->cycle = r->cycle;
 	return 0;
 }
 
-/* What this poll did not read is gone from the kernel's table. */
-static void sweep_gone(struct signal_reader *r, gone_fn gone, void *ctx)
+/* A sweep cycle ended: what it did not read is gone from the table. */
+static void cycle_end(struct signal_reader *r, gone_fn gone, void *ctx)
 {
 	struct prev *p, *tmp;
 
 	HASH_ITER(hh, r->table, p, tmp) {
-		if (p->poll == r->poll)
+		if (p->cycle == r->cycle)
 			continue;
 		if (gone)
 			gone(&p->addr, ctx);
 		HASH_DEL(r->table, p);
 		free(p);
 	}
+	r->cycle++;
+	r->cursor_valid = false;
+	r->swept_once = true;
+}
+
+/* Read up to max entries of the table from the sweep's cursor (all of it
+ * with max 0). Returns the number read or -errno. */
+static int sweep(struct signal_reader *r, size_t max, __u64 now_ns, sample_fn fn, gone_fn gone,
+		 void *ctx)
+{
+	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
+	struct sluice_addr out;
+	size_t total = 0;
+	__u32 i;
+	int err, e;
+
+	for (;;) {
+		__u32 n = BATCH;
+
+		err = bpf_map_lookup_batch(r->fd, r->cursor_valid ? &r->cursor : NULL, &out,
+					   r->keys, r->vals, &n, &opts);
+		if (err && errno != ENOENT)
+			return -errno;
+		for (i = 0; i < n; i++) {
+			e = consume_one(r, &r->keys[i], &r->vals[i], now_ns, fn, ctx);
+			if (e)
+				return e;
+		}
+		total += n;
+		if (err) { /* ENOENT: the end of the table */
+			cycle_end(r, gone, ctx);
+			return (int)total;
+		}
+		r->cursor = out;
+		r->cursor_valid = true;
+		if (max && total >= max)
+			return (int)total;
+	}
+}
+
+/* Read what sluice_changed announced. An entry no longer there is gone. */
+static int read_announced(struct signal_reader *r, __u64 now_ns, sample_fn fn, gone_fn gone,
+			  void *ctx)
+{
+	struct sluice_signals cur;
+	struct prev *p;
+	size_t i;
+	int err;
+
+	for (i = 0; i < r->queued; i++) {
+		const struct sluice_addr *a = &r->queue[i];
+
+		if (bpf_map_lookup_elem(r->fd, a, &cur)) {
+			if (errno != ENOENT)
+				return -errno;
+			HASH_FIND(hh, r->table, a, sizeof(*a), p);
+			if (p) {
+				if (gone)
+					gone(a, ctx);
+				HASH_DEL(r->table, p);
+				free(p);
+			}
+			continue;
+		}
+		err = consume_one(r, a, &cur, now_ns, fn, ctx);
+		if (err)
+			return err;
+	}
+	return (int)r->queued;
 }
 
 int signal_reader_poll(struct signal_reader *r, __u64 now_ns, sample_fn fn, gone_fn gone,
 		       void *ctx)
 {
-	DECLARE_LIBBPF_OPTS(bpf_map_batch_opts, opts);
-	struct sluice_addr batch_key;
-	void *in = NULL;
-	int total = 0, err;
+	size_t slice = HASH_COUNT(r->table) / SWEEP_TICKS + BATCH;
+	__u64 lost = 0;
+	int err, n = 0;
 
 	r->poll++;
-	for (;;) {
-		__u32 n = BATCH;
-
-		err = bpf_map_lookup_batch(r->fd, in, &batch_key, r->keys, r->vals, &n, &opts);
-		if (err && errno != ENOENT)
-			return -errno; /* what was not read keeps its baseline */
-		if (n) {
-			int e = consume(r, n, now_ns, fn, ctx);
-
-			if (e)
-				return e;
-			total += n;
+	r->queued = 0;
+	if (r->changed && ring_buffer__consume(r->changed) < 0)
+		r->short_of_memory = true;
+	if (r->stats_fd >= 0 && sluice_stat_read(r->stats_fd, SLUICE_STAT_CHANGED_LOST, &lost))
+		lost = r->lost_seen + 1; /* cannot tell: read it all */
+	if (!r->changed || !r->swept_once || lost != r->lost_seen || r->short_of_memory) {
+		/* Announcements were lost, or there are none yet: the whole
+		 * table, once, from the start. */
+		r->lost_seen = lost;
+		r->short_of_memory = false;
+		r->cursor_valid = false;
+		err = sweep(r, 0, now_ns, fn, gone, ctx);
+	} else {
+		err = read_announced(r, now_ns, fn, gone, ctx);
+		if (err >= 0) {
+			n = err;
+			err = sweep(r, slice, now_ns, fn, gone, ctx);
 		}
-		if (err) /* ENOENT: that was the last batch */
-			break;
-		in = &batch_key;
 	}
-	sweep_gone(r, gone, ctx);
-	return total;
+	r->last_poll_ns = now_ns;
+	return err < 0 ? err : err + n;
+}
+
+int signal_reader_still(struct signal_reader *r, const struct sluice_addr *a, __u64 now_ns,
+			struct dest_sample *s)
+{
+	struct prev *p;
+
+	HASH_FIND(hh, r->table, a, sizeof(*a), p);
+	if (!p)
+		return -ENOENT;
+	if (p->poll == r->poll)
+		return -EALREADY;
+	if (p->read_ns < r->last_poll_ns)
+		p->read_ns = r->last_poll_ns;
+	state_values(s, p, &p->sig, now_ns);
+	return 0;
 }

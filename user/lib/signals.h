@@ -41,22 +41,36 @@ struct dest_sample {
 
 struct signal_reader;
 
-struct signal_reader *signal_reader_new(int signals_fd);
+/*
+ * changed_fd is sluice_changed (-1: none, read the whole table each
+ * poll); stats_fd is sluice_stats, where the datapath counts the
+ * announcements the ring had no room for.
+ */
+struct signal_reader *signal_reader_new(int signals_fd, int changed_fd, int stats_fd);
 void signal_reader_free(struct signal_reader *r);
 
 /*
- * Read every destination's counters and call fn with its interval sample
- * (one with changed false, and only its state values, when its counters
- * did not move: its interval then runs on to the next change). The first
- * reading of a destination only sets the baseline. After a
- * complete read, gone (when not NULL) is called for each destination read
- * last time that the table no longer holds. Returns the number of
- * destinations read, or -errno.
+ * Read the destinations announced in sluice_changed since the last poll,
+ * and a slice of the whole table (all of it every SWEEP_TICKS polls, and
+ * at once when announcements were lost or none were read yet), and call
+ * fn with each one's interval sample: one with changed false and only its
+ * state values when its counters did not move. The first reading of a
+ * destination only sets the baseline. gone (when not NULL) is called for
+ * each destination the table no longer holds: one announced but absent,
+ * or one a whole sweep did not find. Returns the number of destinations
+ * read, or -errno.
  */
 typedef void (*sample_fn)(const struct dest_sample *s, void *ctx);
 typedef void (*gone_fn)(const struct sluice_addr *a, void *ctx);
 int signal_reader_poll(struct signal_reader *r, __u64 now_ns, sample_fn fn, gone_fn gone,
 		       void *ctx);
+/*
+ * The sample of a destination this poll did not read (its counters did
+ * not move: only its state values), for one the caller still steps. 0,
+ * -ENOENT when the reader does not know it, -EALREADY when this poll read it.
+ */
+int signal_reader_still(struct signal_reader *r, const struct sluice_addr *a, __u64 now_ns,
+			struct dest_sample *s);
 
 /* The q-quantile (0..1) of a histogram, from its bucket layout. */
 __u64 rtt_hist_quantile(const __u32 *hist, double q);

@@ -32,6 +32,7 @@ static const struct stat_name stat_names[] = {
 	{ SLUICE_STAT_SIG_ERR, "signals_errors", "signal errors" },
 	{ SLUICE_STAT_CLAMPED, "cwnd_clamp_updates", "cwnd clamps set" },
 	{ SLUICE_STAT_CONNECT_REFUSED, "connects_refused", "connects refused" },
+	{ SLUICE_STAT_CHANGED_LOST, "changed_lost", "signal changes lost (ring full)" },
 };
 /* A counter added to the ABI must get a name here. */
 _Static_assert(sizeof(stat_names) / sizeof(stat_names[0]) == SLUICE_STAT_MAX,

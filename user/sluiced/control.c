@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <bpf/bpf.h>
 #include <uthash.h>
+#include <utlist.h>
 
 #include "lib/addr.h"
 #include "lib/class_pacing.h"
@@ -78,6 +79,8 @@ struct dest_ctrl {
 	bool settled;               /* not stepped until its counters move */
 	__u16 idle_ticks;           /* steps in a row that could settle it */
 	bool counted;               /* in its policy's count (policy_id, breaker) */
+	bool awake;                 /* on c->awake: stepped each interval */
+	struct dest_ctrl *awake_prev, *awake_next;
 	UT_hash_handle hh;          /* c->dests, by addr */
 };
 
@@ -93,6 +96,9 @@ struct control {
 	const char *pin_dir;
 	struct dest_ctrl *dests;    /* uthash, by address */
 	struct dest_ctrl *prune_at; /* where the sliced prune goes on */
+	/* The destinations not settled: stepped every interval, read or not
+	 * (a breaker's timers, a ramp, a ladder step run on the clock). */
+	struct dest_ctrl *awake;
 	struct signal_reader *reader;
 	struct sluice_config cfg;   /* read and written under the lock */
 	bool cfg_dirty;
@@ -140,7 +146,7 @@ static int adopt_published(struct control *c)
 	return 0;
 }
 
-struct control *control_new(const struct sluice_maps *m, const char *pin_dir)
+struct control *control_new(const struct sluice_maps *m, int changed_fd, const char *pin_dir)
 {
 	struct control *c = calloc(1, sizeof(*c));
 
@@ -148,7 +154,7 @@ struct control *control_new(const struct sluice_maps *m, const char *pin_dir)
 		return NULL;
 	c->m = m;
 	c->pin_dir = pin_dir;
-	c->reader = signal_reader_new(m->signals);
+	c->reader = signal_reader_new(m->signals, changed_fd, m->stats);
 	if (!c->reader) {
 		free(c);
 		return NULL;
@@ -471,6 +477,17 @@ static bool settles(const struct dest_ctrl *d, const struct dest_sample *s)
 	       !d->ladder && !d->has_unlogged && !d->ctrl.draining;
 }
 
+static void awake_set(struct control *c, struct dest_ctrl *d, bool awake)
+{
+	if (awake == d->awake)
+		return;
+	if (awake)
+		DL_APPEND2(c->awake, d, awake_prev, awake_next);
+	else
+		DL_DELETE2(c->awake, d, awake_prev, awake_next);
+	d->awake = awake;
+}
+
 /* The destination's policy, read again only when someone else changed
  * the maps since it was last read. 0, or -ENOENT when none covers it. */
 static int policy_current(struct control *c, struct dest_ctrl *d, struct sluice_policy *pol)
@@ -528,6 +545,7 @@ static void control_one(struct control *c, const struct dest_sample *s)
 		unpublish(c, d);
 		d->ctrl.started = false;
 		d->settled = !s->active;
+		awake_set(c, d, false);
 		return;
 	}
 	if (!d->ctrl.started || memcmp(&pol, &d->pol, sizeof(pol)))
@@ -542,6 +560,7 @@ static void control_one(struct control *c, const struct dest_sample *s)
 	ladder_update(c, d, &o);
 	d->idle_ticks = settles(d, s) ? d->idle_ticks + 1 : 0;
 	d->settled = d->idle_ticks >= SETTLE_TICKS;
+	awake_set(c, d, !d->settled);
 
 	if (pol.controller == SLUICE_CTRL_STATIC && d->br.state == SLUICE_BREAKER_CLOSED &&
 	    !d->br.ramping && !d->ladder) {
@@ -584,6 +603,7 @@ static void dest_forget(struct control *c, struct dest_ctrl *d)
 {
 	if (c->prune_at == d)
 		c->prune_at = d->hh.next;
+	awake_set(c, d, false);
 	count_dest(c, d, -1);
 	unpublish(c, d);
 	HASH_DEL(c->dests, d);
@@ -622,6 +642,23 @@ static void prune_slice(struct control *c)
 			dest_forget(c, d);
 	}
 	c->prune_at = d;
+}
+
+/* Step the destinations that are awake but were not read this interval:
+ * their counters did not move, and their clocks run on. */
+static void step_awake(struct control *c)
+{
+	struct dest_ctrl *d, *tmp;
+	struct dest_sample s;
+
+	DL_FOREACH_SAFE2(c->awake, d, tmp, awake_next) {
+		if (d->seen_tick == c->tick)
+			continue;
+		if (signal_reader_still(c->reader, &d->addr, c->now_ns, &s) == 0)
+			control_one(c, &s);
+		else
+			awake_set(c, d, false); /* nothing to read: the prune's */
+	}
 }
 
 /* Say once per stretch that ticks are skipped, and how many in all. */
@@ -706,13 +743,14 @@ static void stats_tick(struct control *c, __u64 started_ns, __u64 interval_ns)
 	}
 }
 
-/* Renew the lease; note how much of the old one was left. */
-static void lease_renew(struct control *c, __u64 now_ns, __u64 interval_ns)
+/* Renew the lease; with note, count how much of the old one was left. */
+static void lease_renew(struct control *c, __u64 now_ns, __u64 interval_ns, bool note)
 {
 	__u64 lease = interval_ns * LEASE_INTERVALS;
 	__s64 left = (__s64)(c->cfg.lease_expires_ns - now_ns);
 
-	if (c->cfg.lease_expires_ns && (!c->stats.margin_seen || left < c->stats.margin_min_ns)) {
+	if (note && c->cfg.lease_expires_ns &&
+	    (!c->stats.margin_seen || left < c->stats.margin_min_ns)) {
 		c->stats.margin_min_ns = left;
 		c->stats.margin_seen = true;
 	}
@@ -733,7 +771,7 @@ static void lease_keep(struct control *c, __u64 started, __u64 now_ns, __u64 int
 
 	if (ran < interval_ns || sluice_config_read(c->m->config, &cfg))
 		return;
-	lease_renew(c, now_ns + ran, interval_ns);
+	lease_renew(c, now_ns + ran, interval_ns, true);
 	cfg.lease_expires_ns = c->cfg.lease_expires_ns;
 	if (bpf_map_update_elem(c->m->config, zero, &cfg, BPF_ANY))
 		log_warn("renew the lease");
@@ -776,6 +814,15 @@ int control_tick(struct control *c, __u64 now_ns, __u64 interval_ns)
 	if (c->cfg.ctl_gen != c->ctl_gen_written)
 		c->policy_epoch++;
 	c->cfg_dirty = c->ctl_changed = false;
+	/* A new read generation, before reading: every change from here on
+	 * is announced again, for the next interval (bpf/lib/signals.h). The
+	 * lease is renewed with it, before the interval's work. */
+	c->cfg.signal_gen++;
+	lease_renew(c, now_ns, interval_ns, true);
+	if (bpf_map_update_elem(c->m->config, &zero, &c->cfg, BPF_ANY)) {
+		err = -errno;
+		goto out;
+	}
 	p->n = 0;
 	err = signal_reader_poll(c->reader, now_ns, collect, gone, c);
 	if (err < 0)
@@ -785,10 +832,11 @@ int control_tick(struct control *c, __u64 now_ns, __u64 interval_ns)
 		if ((i & 4095) == 4095)
 			lease_keep(c, started, now_ns, interval_ns, &zero);
 	}
+	step_awake(c);
 	prune_slice(c);
 	if (c->ctl_changed)
 		c->cfg.ctl_gen++;
-	lease_renew(c, now_ns, interval_ns);
+	lease_renew(c, now_ns, interval_ns, false);
 	err = bpf_map_update_elem(c->m->config, &zero, &c->cfg, BPF_ANY) ? -errno : 0;
 	if (!err)
 		c->ctl_gen_written = c->cfg.ctl_gen;

@@ -13,7 +13,8 @@
 
 struct control;
 
-struct control *control_new(const struct sluice_maps *m, const char *pin_dir);
+/* changed_fd: sluice_changed, the ring of destinations whose signals moved. */
+struct control *control_new(const struct sluice_maps *m, int changed_fd, const char *pin_dir);
 void control_free(struct control *c);
 /* One interval. Returns 0 or -errno. */
 int control_tick(struct control *c, __u64 now_ns, __u64 interval_ns);

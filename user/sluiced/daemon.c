@@ -281,7 +281,7 @@ int daemon_start(struct daemon *d)
 	err = loader_load(&d->ld, d->cfg.pin_dir, d->cfg.dest_table_size);
 	if (err)
 		return err;
-	d->control = control_new(&d->ld.maps, d->cfg.pin_dir);
+	d->control = control_new(&d->ld.maps, loader_changed_fd(&d->ld), d->cfg.pin_dir);
 	if (!d->control) {
 		err = -ENOMEM;
 		goto err_abandon;

@@ -28,7 +28,7 @@
 static const char *const map_names[] = {
 	SLUICE_MAP_POLICY, SLUICE_MAP_DEST, SLUICE_MAP_DEST_CTL, SLUICE_MAP_SIGNALS,
 	SLUICE_MAP_STATS, SLUICE_MAP_EVENTS, SLUICE_MAP_CLASSIFY, "sluice_sk",
-	SLUICE_MAP_CONFIG,
+	SLUICE_MAP_CHANGED, SLUICE_MAP_CONFIG,
 };
 #define N_MAPS (sizeof(map_names) / sizeof(map_names[0]))
 
@@ -315,6 +315,11 @@ void loader_close(struct loader *l)
 {
 	sluice_bpf__destroy(l->skel); /* pins stay: they are the state */
 	l->skel = NULL;
+}
+
+int loader_changed_fd(const struct loader *l)
+{
+	return bpf_map__fd(l->skel->maps.sluice_changed);
 }
 
 int loader_tc_prog_fd(const struct loader *l)

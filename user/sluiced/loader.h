@@ -32,5 +32,7 @@ void loader_close(struct loader *l);
 int loader_unpin_all(const char *pin_dir);
 
 int loader_tc_prog_fd(const struct loader *l);
+/* sluice_changed, the ring of destinations whose signals moved. */
+int loader_changed_fd(const struct loader *l);
 
 #endif
