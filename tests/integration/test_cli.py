@@ -604,8 +604,9 @@ def test_dest_show_signals_and_override(pins, packet):
                        epoch, 2, 1, *([0] * 8), 1000, 50, 1_200_000, 3)
     hist = [0] * RTT_BUCKETS
     hist[rtt_bucket(1000)] = 10
-    # the histogram, then the bulk counts (the per-class ones stay 0)
-    tail = struct.pack(f"<{RTT_BUCKETS}I2I8I", *hist, 1, 0, *([0] * 8))
+    # the histogram, then the bulk counts (the per-class ones stay 0), and
+    # the generation it was last announced in
+    tail = struct.pack(f"<{RTT_BUCKETS}I2I8IQ", *hist, 1, 0, *([0] * 8), 0)
     pins.update("sluice_signals", v4_key("10.1.2.3"),
                 head + bytes(size - len(head) - len(tail)) + tail)
     pins.update("sluice_dest_ctl", v4_key("10.1.2.3"),
@@ -766,8 +767,8 @@ def test_dest_show_classes(pins, tmp_path):
     epoch = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 100_000_000
     head = struct.pack("<9Q2IQ2I8I4Q", *([0] * 11), epoch, 5, 0, 2, 0, 3, 0, *([0] * 4),
                        *([0] * 4))
-    tail = struct.pack(f"<{RTT_BUCKETS}I2I8I", *([0] * RTT_BUCKETS), 4, 0, 1, 0, 3, 0,
-                       *([0] * 4))
+    tail = struct.pack(f"<{RTT_BUCKETS}I2I8IQ", *([0] * RTT_BUCKETS), 4, 0, 1, 0, 3, 0,
+                       *([0] * 4), 0)
     value_size = pins.value_size("sluice_signals")
     pins.update("sluice_signals", v4_key("10.1.2.3"),
                 head + bytes(value_size - len(head) - len(tail)) + tail)
