@@ -6,7 +6,7 @@
 # A benchmark, not a test: it reports each target as met or not met and
 # exits 0 unless a case could not run at all.
 #
-#   tools/bench.sh [CASE...]    cases: cost throughput rate (default: all)
+#   tools/bench.sh [CASE...]    cases: cost throughput rate scale (default: all)
 #
 # docs/BENCHMARKS.md says what each case measures and why.
 set -uo pipefail
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.." || exit 1
 export ROOT=$PWD
 export RESULTS=${RESULTS:-$ROOT/bench-results}
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(cost throughput rate)
+[ ${#cases[@]} -gt 0 ] || cases=(cost throughput rate scale)
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bench: needs root (BPF programs, namespaces, cgroups)" >&2
