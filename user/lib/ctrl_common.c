@@ -51,11 +51,42 @@ static double clamp01(double v)
 	return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
-static int cmp_u32(const void *a, const void *b)
+/*
+ * The k-th smallest of v[0..n) (0-based), as v sorted would hold it at
+ * k: Hoare's selection, which reorders v. Linear on average, where a sort
+ * of the whole window for one of its values cost each active destination
+ * some 10 us per interval.
+ */
+static __u32 kth_smallest(__u32 *v, __u32 n, __u32 k)
 {
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+	__u32 lo = 0, hi = n - 1;
 
-	return x < y ? -1 : x > y;
+	while (lo < hi) {
+		__u32 pivot = v[lo + (hi - lo) / 2], i = lo, j = hi, t;
+
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				t = v[i];
+				v[i] = v[j];
+				v[j] = t;
+				i++;
+				if (j == 0)
+					break;
+				j--;
+			}
+		}
+		if (k <= j)
+			hi = j;
+		else if (k >= i)
+			lo = i;
+		else
+			break; /* v[k] equals the pivot */
+	}
+	return v[k];
 }
 
 void base_rtt_update(struct base_rtt *b, __u64 sample_us, bool calm, __u64 now_ns)
@@ -70,8 +101,7 @@ void base_rtt_update(struct base_rtt *b, __u64 sample_us, bool calm, __u64 now_n
 	if (b->n < CTRL_BASE_WINDOW)
 		b->n++;
 	memcpy(sorted, b->hist, b->n * sizeof(sorted[0]));
-	qsort(sorted, b->n, sizeof(sorted[0]), cmp_u32);
-	p10 = sorted[b->n / 10];
+	p10 = kth_smallest(sorted, b->n, b->n / 10);
 	/* Falls at once: less queueing than thought. It never creeps up on
 	 * its own: under load the low percentile includes the queue the
 	 * destination keeps at its target, so any slow rise would make that
