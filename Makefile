@@ -119,7 +119,15 @@ $(OUT)/tests/test_%: tests/prog/test_%.c $(SLUICED_CORE) $(LIB) $(LIB_HDRS) $(TO
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/prog $< -o $@ $(SLUICED_CORE) $(LIB) $(USER_LDLIBS) -lcmocka
 
-test-bins: $(BINS) $(UNIT_BINS) $(PROG_BINS)
+# The lab's delay line (tests/lab/lab.sh, LAB_RTT): plain C, no libraries.
+DELAYLINE := $(OUT)/tests/lab/delayline
+
+$(DELAYLINE): tests/lab/delayline.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $< -o $@
+
+test-bins: $(BINS) $(UNIT_BINS) $(PROG_BINS) $(DELAYLINE)
 
 # deps first: `sudo make test` is meant to work on a fresh machine.
 test: deps
@@ -132,7 +140,7 @@ test-unit: $(UNIT_BINS)
 test-prog: $(PROG_BINS)
 	$(Q)tests/run.sh prog
 
-test-integration: $(BINS)
+test-integration: $(BINS) $(DELAYLINE)
 	$(Q)tests/run.sh integration
 
 # Benchmark harnesses: tools/bench/NAME.c -> build/tools/NAME
@@ -146,7 +154,7 @@ $(OUT)/tools/%: tools/bench/%.c $(LIB) $(LIB_HDRS) $(BPF_SKELS) | $(OUT)/tools
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/prog $< -o $@ $(LIB) $(USER_LDLIBS)
 
-bench-bins: $(BINS) $(TOOL_BINS)
+bench-bins: $(BINS) $(TOOL_BINS) $(DELAYLINE)
 
 # --- install, demo, bench ----------------------------------------------------
 # Debian packages the project needs. Idempotent: installs only what is missing.
