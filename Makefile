@@ -119,7 +119,7 @@ $(OUT)/tests/test_%: tests/prog/test_%.c $(SLUICED_CORE) $(LIB) $(LIB_HDRS) $(TO
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(CFLAGS) -Itests/prog $< -o $@ $(SLUICED_CORE) $(LIB) $(USER_LDLIBS) -lcmocka
 
-# The lab's delay line (tests/lab/lab.sh, LAB_RTT): plain C, no libraries.
+# The lab's delay line (tests/lab/delayline.c): plain C, no libraries.
 DELAYLINE := $(OUT)/tests/lab/delayline
 
 $(DELAYLINE): tests/lab/delayline.c
