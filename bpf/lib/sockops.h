@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The sock_ops callbacks: when a connection to a limited destination
- * opens, on every ACK, on retransmissions, timeouts and state changes. They
+ * opens (connected or accepted), on every ACK, on retransmissions, timeouts and state changes. They
  * classify the connection, apply its limits (limits.h) and feed the
  * destination's signals (signals.h).
  */
@@ -77,8 +77,11 @@ static __always_inline void on_connect(struct bpf_sock_ops *ops, struct bpf_sock
 	bpf_sock_ops_cb_flags_set(ops, BPF_SOCK_OPS_STATE_CB_FLAG | BPF_SOCK_OPS_RTO_CB_FLAG);
 }
 
+/* A connection reached ESTABLISHED: connected (it counts as a connect that
+ * succeeded, which the breaker reads) or accepted (it does not). */
 static __always_inline void on_established(struct bpf_sock_ops *ops, struct bpf_sock *sk,
-					   struct sluice_sk *st, const struct sluice_config *cfg)
+					   struct sluice_sk *st, const struct sluice_config *cfg,
+					   bool accepted)
 {
 	struct sluice_dest *d = dest_lookup(cfg, &st->dst);
 	struct sluice_signals *s;
@@ -92,7 +95,8 @@ static __always_inline void on_established(struct bpf_sock_ops *ops, struct bpf_
 	s = signals_get(&st->dst);
 	if (!s)
 		return;
-	__sync_fetch_and_add(&s->conns_opened, 1);
+	if (!accepted)
+		__sync_fetch_and_add(&s->conns_opened, 1);
 	__sync_fetch_and_add(&s->conns_active, 1);
 	/* A new connection is busy, and bulk, until it shows otherwise. */
 	now = bpf_ktime_get_ns();
@@ -236,13 +240,23 @@ static __always_inline int sockops(struct bpf_sock_ops *ops)
 		return 1;
 	case BPF_SOCK_OPS_TCP_CONNECT_CB:
 	case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+	case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
 		st = bpf_sk_storage_get(&sluice_sk, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!st || sk_dst(ops, &st->dst) < 0)
 			return 1;
-		if (op == BPF_SOCK_OPS_TCP_CONNECT_CB)
+		if (op == BPF_SOCK_OPS_TCP_CONNECT_CB) {
 			on_connect(ops, sk, st, config_get());
-		else
-			on_established(ops, sk, st, config_get());
+			return 1;
+		}
+		/* An accepted connection sends toward its peer as much as one
+		 * the host opened: a host serving downloads, replication or
+		 * responses queues at the peer's bottleneck the same way. It
+		 * made no connect() (nothing to count as one), and its cgroup
+		 * is not the running task's: mark and DSCP classify it. */
+		if (op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
+			st->cls = SLUICE_CLASS_DEFAULT;
+		on_established(ops, sk, st, config_get(),
+			       op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB);
 		return 1;
 	case BPF_SOCK_OPS_RTT_CB:
 	case BPF_SOCK_OPS_STATE_CB:

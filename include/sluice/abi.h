@@ -292,7 +292,7 @@ struct sluice_signals {
 	__u64 rtos;           /* retransmission timeouts */
 	__u64 connects;       /* active opens attempted */
 	__u64 connect_fails;  /* SYN_SENT straight to CLOSE (refused, timed out) */
-	__u64 conns_opened;   /* reached ESTABLISHED */
+	__u64 conns_opened;   /* connects that reached ESTABLISHED */
 	__u64 conns_closed;
 	__u32 conns_active;   /* established now */
 	__u32 rtt_last_us;
