@@ -160,7 +160,7 @@ bench-bins: $(BINS) $(TOOL_BINS) $(DELAYLINE)
 # Debian packages the project needs. Idempotent: installs only what is missing.
 DEPS := clang libbpf-dev bpftool libelf-dev zlib1g-dev make gcc cppcheck \
 	libinih-dev libcjson-dev libcmocka-dev uthash-dev \
-	iproute2 iputils-ping iperf3 sockperf ethtool python3 python3-pytest \
+	iproute2 iputils-ping iperf3 sockperf nginx-light wrk ethtool python3 python3-pytest \
 	gnuplot-nox
 
 deps:

@@ -381,6 +381,7 @@ static inline void sim_step(struct sim *m, struct dest_sample *s)
 	}
 	s->conns_active = m->conns;
 	s->conns_busy = pkts ? (busy ? busy : 1) : 0;
+	s->conns_bulk = s->conns_busy; /* what the sim sends is bulk */
 	if (m->rwnd_share > 0)
 		s->rwnd_limited_us = (__u64)(m->rwnd_share * T * 1e6 *
 					     (s->conns_busy ? s->conns_busy : 1));

@@ -66,6 +66,10 @@ struct ctrl_state {
 	__u64 drained_ns;          /* when the last drain began */
 	__u32 draining;            /* intervals of it left */
 	__u64 drain_from_Bps;      /* the rate to return to */
+	/* Traffic ran before this state began (a previous sluiced's, or
+	 * under the policy before): a queue may stand that the base would
+	 * learn, so the first drain comes early. Set by the daemon. */
+	bool inherited;
 };
 
 /* What the interval showed, normalised; filled by ctrl_pressure_update(). */
@@ -144,8 +148,8 @@ void ctrl_delivered_push(struct ctrl_state *st, __u64 Bps);
 /* Burst and mark threshold for a rate under a pressure. */
 void ctrl_burst(const struct sluice_policy *pol, __u64 rate_Bps, double pressure,
 		__u64 base_us, __u32 *burst, __u32 *mark);
-/* Per-connection in-flight bound: the rate's share of the path's BDP. */
-__u32 ctrl_cwnd_clamp(__u64 rate_Bps, __u64 base_us, __u32 conns, __u64 mss);
+/* Per-connection in-flight bound: the rate's share of rate x rtt. */
+__u32 ctrl_cwnd_clamp(__u64 rate_Bps, __u64 rtt_us, __u32 conns, __u64 mss);
 __u64 ctrl_bound(const struct sluice_policy *pol, __u64 rate_Bps, __u32 *reason);
 void ctrl_finish(struct ctrl_state *st, const struct ctrl_input *in,
 		 struct ctrl_output *out, __u64 rate_Bps, __u32 reason);

@@ -19,7 +19,6 @@
 #define BURST_MIN_BYTES     (128 * 1024)
 #define BURST_TIME_MIN_US   2000
 #define BURST_TIME_MAX_US   5000           /* never deeper than 5 ms at the rate */
-#define CLAMP_HEADROOM      1.15
 #define CLAMP_MIN           2              /* 1 collapses: delayed ACKs */
 #define CLAMP_TOTAL_MIN     16             /* packets across a destination */
 #define CLAMP_NONE_ABOVE    65535
@@ -241,14 +240,14 @@ void ctrl_burst(const struct sluice_policy *pol, __u64 rate_Bps, double pressure
 				 : *burst / 4;
 }
 
-__u32 ctrl_cwnd_clamp(__u64 rate_Bps, __u64 base_us, __u32 conns, __u64 mss)
+__u32 ctrl_cwnd_clamp(__u64 rate_Bps, __u64 rtt_us, __u32 conns, __u64 mss)
 {
 	__u32 floor;
 	double segs;
 
-	if (!base_us || !rate_Bps)
+	if (!rtt_us || !rate_Bps)
 		return 0;
-	segs = (double)rate_Bps * base_us / 1e6 * CLAMP_HEADROOM /
+	segs = (double)rate_Bps * rtt_us / 1e6 /
 	       ((conns ? conns : 1) * (double)(mss ? mss : 1448));
 	if (segs > CLAMP_NONE_ABOVE)
 		return 0;
@@ -298,8 +297,14 @@ void ctrl_finish(struct ctrl_state *st, const struct ctrl_input *in,
 	 * delivery delivers less as soon as the RTT rises, and the next
 	 * window is smaller still. */
 	delivered = ctrl_delivered_max(st) * 2;
-	/* The destination's whole window: the datapath gives each
-	 * connection the part its share of the rate is. */
+	/* Sized for the base RTT and the target queue: the most the law
+	 * counts as the path without a queue. Where the host's own delays
+	 * exceed the base (always, at datacenter speeds), a window of rate x
+	 * base caps delivery far below the rate, and a law that follows
+	 * delivery then walks the rate down; past the target, the excess is
+	 * queue, which the window should not make room for. The
+	 * destination's whole window: the datapath gives each connection the
+	 * part its share of the rate is. */
 	out->cwnd_clamp = ctrl_cwnd_clamp(delivered && delivered < rate_Bps ? delivered : rate_Bps,
-					  st->base.base_us, 1, mss);
+					  out->sig.base_us + out->sig.target_us, 1, mss);
 }

@@ -49,8 +49,10 @@
  * Timeouts and retransmissions in an interval that delivers ten times what
  * the one before did are connections resuming, not congestion.
  *
- * Every 10 s (first 1 s after starting or resuming) the rate drops to
- * half the delivered rate (but not below what critical traffic uses and a
+ * Every 10 s while bulk transfers fill a destination whose path has
+ * pushed back (first 1 s after resuming, or after starting on traffic that
+ * ran before: a previous sluiced's, or the policy before), the rate drops
+ * to half the delivered rate (but not below what critical traffic uses and a
  * quarter more, up to 80% of the delivered rate) for two intervals, and
  * the RTT seen then becomes the base: the base only falls on its own, so
  * one learned over a queue that already stood would otherwise stay wrong
@@ -197,7 +199,11 @@ static __u64 drain_rate(struct ctrl_state *st, const struct ctrl_signals *sig,
 	/* Below CAP_TRUST of the rate, D may be a path going dark or
 	 * growing longer rather than its capacity: keep the last one. */
 	if (D >= rate * CAP_TRUST) {
-		cap_learn(st, D, rate);
+		/* A queue says the path carries no more than it showed:
+		 * a cut never raises the capacity. (D of a small queue keeps
+		 * most of the last second's best, which right after the
+		 * path narrowed is the old capacity.) */
+		cap_learn(st, st->cap_Bps && st->cap_Bps < D ? st->cap_Bps : D, rate);
 		/* A receiver's hiccup also raises the RTT as D falls: the
 		 * capacity a cut learns holds no headroom until the path is
 		 * seen full again from below (and grew past it, if it did). */
@@ -425,8 +431,13 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 	 * policy changed, in the middle of a transfer) would make that
 	 * queue the normal for good, and no lower RTT would ever show.
 	 */
-	if (!st->drained_ns || resuming) /* not while connections come back */
+	if (!st->drained_ns) {
+		st->drained_ns = in->now_ns;
+		if (st->inherited)
+			st->drained_ns -= DRAIN_EVERY_NS - DRAIN_FIRST_NS;
+	} else if (resuming && st->found) { /* not while connections come back */
 		st->drained_ns = in->now_ns - DRAIN_EVERY_NS + DRAIN_FIRST_NS;
+	}
 	if (st->draining) {
 		/* A drain is an experiment, not a noisy sample: what the
 		 * path shows without the queue is its base. */
@@ -438,8 +449,14 @@ static void gradient_step(struct ctrl_state *st, const struct ctrl_input *in,
 		ctrl_finish(st, in, out, rate, reason);
 		return;
 	}
-	if (s->active && s->delivered_Bps * 2 >= rate &&
-	    in->now_ns - st->drained_ns >= DRAIN_EVERY_NS) {
+	/* A drain costs what the destination would have sent in it: only
+	 * where a queue can hide, behind a bottleneck that pushed back or
+	 * behind traffic that ran before this state began, and only to slow
+	 * bulk transfers, never request/response traffic alone, which queues
+	 * nothing worth a drain. */
+	if (s->active && s->delivered_Bps * 2 >= rate && s->conns_bulk &&
+	    (st->found || st->inherited) && in->now_ns - st->drained_ns >= DRAIN_EVERY_NS) {
+		st->inherited = false;
 		st->drained_ns = in->now_ns;
 		st->draining = DRAIN_INTERVALS;
 		st->drain_from_Bps = rate;

@@ -506,14 +506,18 @@ static int policy_current(struct control *c, struct dest_ctrl *d, struct sluice_
 
 static void policy_adopt(struct control *c, struct dest_ctrl *d, const struct sluice_policy *pol)
 {
+	bool was_running = d->ctrl.started;
+
 	count_dest(c, d, -1);
 	ctrl_init(&d->ctrl, pol);
+	d->ctrl.inherited = was_running;
 	memset(&d->br, 0, sizeof(d->br));
 	if (d->adopted && d->has_published) {
 		/* Carry on from where a previous sluiced left off: its rate
 		 * is no fresh start to double from. */
 		d->ctrl.rate_Bps = d->published.rate_Bps;
 		d->ctrl.found = true;
+		d->ctrl.inherited = true;
 		d->br.state = d->published.breaker;
 		d->br.last_good_Bps = pol->rate_Bps;
 	}
