@@ -15,6 +15,9 @@
 #include "maps.h"
 #include "sluice/bucket.h"
 
+/* What a new destination entry starts from. */
+static const struct sluice_dest dest_empty;
+
 static __always_inline struct sluice_config *config_get(void)
 {
 	__u32 zero = 0;
@@ -76,7 +79,7 @@ static __always_inline struct sluice_dest *dest_lookup_gen(const struct sluice_a
 	struct sluice_lpm_key key = { .prefixlen = 128 };
 	const struct sluice_dest_ctl *ovr;
 	const struct sluice_policy *pol;
-	struct sluice_dest *d, fresh;
+	struct sluice_dest *d;
 
 	d = bpf_map_lookup_elem(&sluice_dest, a);
 	if (likely(d && d->ctl_gen == gen)) {
@@ -105,13 +108,19 @@ static __always_inline struct sluice_dest *dest_lookup_gen(const struct sluice_a
 		return d;
 	}
 
-	__builtin_memset(&fresh, 0, sizeof(fresh));
-	dest_apply_ctl(&fresh, pol, ovr, gen);
-	if (bpf_map_update_elem(&sluice_dest, a, &fresh, BPF_NOEXIST) == 0)
+	/* A new entry starts empty and takes its values in place: the
+	 * entry is too big for the stack beside the callers' frames. Until
+	 * then its generation (0) matches no configured one, so a packet on
+	 * another CPU that finds it resolves it the same way. */
+	if (bpf_map_update_elem(&sluice_dest, a, &dest_empty, BPF_NOEXIST) == 0)
 		stat_inc(SLUICE_STAT_DEST_NEW);
 	d = bpf_map_lookup_elem(&sluice_dest, a);
-	if (!d)
+	if (!d) {
 		stat_inc(SLUICE_STAT_DEST_ERR);
+		return NULL;
+	}
+	if (d->ctl_gen != gen || !(d->flags & SLUICE_DEST_F_MATCHED))
+		dest_apply_ctl(d, pol, ovr, gen);
 	return d;
 }
 

@@ -19,6 +19,7 @@ struct pkt {
 	__u8 ecn;       /* ECN field of the IP header */
 	__u8 l4_proto;
 	__u8 dscp;
+	__u8 tcp_ctl;   /* TCP with SYN, FIN or RST */
 };
 
 static __always_inline void addr_from_v4(struct sluice_addr *a, __be32 ip)
@@ -29,9 +30,10 @@ static __always_inline void addr_from_v4(struct sluice_addr *a, __be32 ip)
 	a->w[3] = ip;
 }
 
-/* Length of the L4 header at off, or 0 when absent or truncated. */
+/* Length of the L4 header at off, or 0 when absent or truncated; notes
+ * whether a TCP segment opens, ends or resets its connection. */
 static __always_inline __u32 l4_hdr_len(void *data, void *data_end, __u32 off,
-					__u8 proto)
+					__u8 proto, struct pkt *p)
 {
 	if (proto == IPPROTO_UDP) {
 		if (data + off + sizeof(struct udphdr) > data_end)
@@ -43,6 +45,7 @@ static __always_inline __u32 l4_hdr_len(void *data, void *data_end, __u32 off,
 
 		if ((void *)(th + 1) > data_end)
 			return 0;
+		p->tcp_ctl = th->syn | th->fin | th->rst;
 		return th->doff * 4;
 	}
 	return 0;
@@ -67,7 +70,7 @@ static __always_inline int parse_ipv4(void *data, void *data_end, __u32 off,
 	p->hdr_len = off + ihl;
 	/* Only a first fragment carries the L4 header. */
 	if (!(iph->frag_off & bpf_htons(0x1fff)))
-		p->hdr_len += l4_hdr_len(data, data_end, off + ihl, iph->protocol);
+		p->hdr_len += l4_hdr_len(data, data_end, off + ihl, iph->protocol, p);
 	return 0;
 }
 
@@ -86,7 +89,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, __u32 off,
 	p->dscp = (ip6h->priority << 2) | (ip6h->flow_lbl[0] >> 6);
 	p->l4_proto = ip6h->nexthdr;
 	p->hdr_len = off + sizeof(*ip6h) +
-		     l4_hdr_len(data, data_end, off + sizeof(*ip6h), ip6h->nexthdr);
+		     l4_hdr_len(data, data_end, off + sizeof(*ip6h), ip6h->nexthdr, p);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "dest.h"
 #include "unmatched.h"
 #include "classify.h"
+#include "spare.h"
 #include "sluice/bucket.h"
 #include "sluice/classes.h"
 
@@ -21,19 +22,26 @@ enum verdict {
 	VERDICT_PASS = 0,
 	VERDICT_MARK,
 	VERDICT_DROP,
+	VERDICT_SPARED, /* over the rate, passed: spare.h */
 };
 
-static __always_inline int count_verdict(struct sluice_dest *d, int v, __u64 bytes)
+static __always_inline int count_verdict(struct sluice_dest *d, int v, __u8 kind, __u64 bytes)
 {
+	kind &= SLUICE_KINDS - 1;
 	switch (v) {
 	case VERDICT_DROP:
 		__sync_fetch_and_add(&d->dropped_pkts, 1);
 		__sync_fetch_and_add(&d->dropped_bytes, bytes);
+		__sync_fetch_and_add(&d->kind_dropped_pkts[kind], 1);
 		break;
 	case VERDICT_MARK:
 		__sync_fetch_and_add(&d->marked_pkts, 1);
 		__sync_fetch_and_add(&d->marked_bytes, bytes);
+		__sync_fetch_and_add(&d->kind_marked_pkts[kind], 1);
 		/* fallthrough: a marked packet is also passed */
+	case VERDICT_SPARED:
+		__sync_fetch_and_add(&d->kind_spared_pkts[kind], 1);
+		/* fallthrough: a spared packet is passed */
 	default:
 		__sync_fetch_and_add(&d->passed_pkts, 1);
 		__sync_fetch_and_add(&d->passed_bytes, bytes);
@@ -156,7 +164,7 @@ static __always_inline int tc_egress(struct __sk_buff *skb)
 	struct sluice_dest *d;
 	struct pkt p = {};
 	__u64 wire, now, cost;
-	__u8 cls, share;
+	__u8 cls, share, kind;
 	int v;
 
 	stat_inc(SLUICE_STAT_PKTS);
@@ -178,16 +186,26 @@ static __always_inline int tc_egress(struct __sk_buff *skb)
 	cost = sluice_cost_ticks(wire, d->ns_per_byte_q16);
 	WRITE_ONCE(d->last_ns, now);
 	now = sluice_ns_to_ticks(now);
+	kind = pkt_kind(skb, &p);
 	if (cfg && cfg->classify_kinds | cfg->class_share_pct[0] | cfg->class_share_pct[1] |
 		   cfg->class_share_pct[2] | cfg->class_share_pct[3]) {
 		cls = classify(cfg->classify_kinds, bpf_skb_cgroup_id(skb), skb->mark, p.dscp);
 		share = class_guarantee(cfg, d, cls);
 		v = class_verdict(d, &p, cls, share, cost, now);
+		/* A class the ladder sheds or holds to its guarantee keeps
+		 * its connections' control packets, not its data. */
+		if (v == VERDICT_DROP &&
+		    (kind == SLUICE_KIND_CONTROL ||
+		     sluice_class_allow(d->ladder, cls) == SLUICE_ALLOW_FULL) &&
+		    spared(skb, d, &p, &kind, now, cost))
+			v = VERDICT_SPARED;
 		count_class(d, cls, v, wire);
 	} else {
 		v = dest_verdict(d, &p, cost, now);
+		if (v == VERDICT_DROP && spared(skb, d, &p, &kind, now, cost))
+			v = VERDICT_SPARED;
 	}
-	count_verdict(d, v, wire);
+	count_verdict(d, v, kind, wire);
 	if (d->mode == SLUICE_MODE_MONITOR)
 		return TC_ACT_UNSPEC;
 	if (v == VERDICT_DROP)

@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define SLUICE_ABI_VERSION 4
+#define SLUICE_ABI_VERSION 5
 
 /* Map names: at most 15 characters, also used as pin file names. */
 #define SLUICE_MAP_CONFIG   "sluice_config"
@@ -233,6 +233,22 @@ enum sluice_dest_flags {
  * One 64-bit word of state means one compare-and-swap per packet, so CPUs
  * sharing a bucket can neither lose nor double tokens.
  */
+/*
+ * What a packet is, to the bucket. Over the rate, it drops bulk TCP data
+ * and other traffic; it spares TCP control (SYN, FIN, RST, pure ACKs: a
+ * drop stalls a connection for an RTO and saves next to nothing) and the
+ * data of light connections (requests and responses) while bulk ones to
+ * the same destination can be slowed instead: the room they take is
+ * charged to the bucket all the same, so bulk traffic pays for it.
+ */
+enum sluice_kind {
+	SLUICE_KIND_BULK = 0,  /* TCP data of a bulk connection, or of no known one */
+	SLUICE_KIND_LIGHT,     /* TCP data of a light connection */
+	SLUICE_KIND_CONTROL,   /* TCP without data, or with SYN, FIN or RST */
+	SLUICE_KIND_OTHER,     /* not TCP */
+	SLUICE_KINDS,
+};
+
 struct sluice_dest {
 	/* bucket, hot on every packet */
 	__u64 tat;             /* ticks */
@@ -269,8 +285,13 @@ struct sluice_dest {
 	__u64 class_dropped_bytes[SLUICE_CLASSES];
 	__u8 class_pct[SLUICE_CLASSES]; /* from dest_ctl */
 	__u8 pad2[4];
+	/* by enum sluice_kind: what the bucket dropped and marked, and what
+	 * it passed although over the rate (spared: kinds it never drops) */
+	__u64 kind_dropped_pkts[SLUICE_KINDS];
+	__u64 kind_marked_pkts[SLUICE_KINDS];
+	__u64 kind_spared_pkts[SLUICE_KINDS];
 };
-_Static_assert(sizeof(struct sluice_dest) == 256, "sluice_dest layout");
+_Static_assert(sizeof(struct sluice_dest) == 352, "sluice_dest layout");
 
 #define SLUICE_BUSY_EPOCH_NS 100000000ULL /* 100 ms */
 #define SLUICE_BULK_USE      4 /* bulk: used at least 1/4 of its pacing rate */

@@ -36,6 +36,7 @@ struct pkt_spec {
 	__u32 ip_opt_len;     /* IPv4 options, a multiple of 4, at most 40 */
 	__u16 frag;           /* IPv4 flags and fragment offset, host order */
 	__u32 tcp_opt_len;    /* TCP options, a multiple of 4, at most 40 */
+	__u8 tcp_flags;       /* 0: PSH and ACK */
 	__u32 payload;        /* bytes after the L4 header */
 	int vlans;            /* 0, 1 (802.1Q), 2 or 3 (802.1ad, then 802.1Q) tags */
 	__u16 ethertype;      /* when no dst: a non-IP frame of this type */
@@ -84,7 +85,7 @@ static inline __u32 pkt_l4(__u8 *p, const struct pkt_spec *s)
 		pkt_put16(p + 2, 5201);            /* destination port */
 		p[4] = 0x11;                       /* sequence number */
 		p[12] = ((20 + s->tcp_opt_len) / 4) << 4;
-		p[13] = 0x18;                      /* PSH, ACK */
+		p[13] = s->tcp_flags ? s->tcp_flags : 0x18; /* PSH, ACK */
 		pkt_put16(p + 14, 65535);          /* window */
 		memset(p + 20, 1, s->tcp_opt_len); /* NOP options */
 		return 20 + s->tcp_opt_len;

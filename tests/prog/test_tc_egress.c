@@ -661,6 +661,66 @@ static void test_rate_zero_drops_everything(void **state)
 	assert_int_equal(dest_of(f, "2001:db8::61").dropped_pkts, 1);
 }
 
+/*
+ * Over the rate, TCP control passes: SYN, FIN and RST whatever they carry,
+ * and segments with no data (pure ACKs). Each is charged, so the bulk
+ * packets after it pay for its room, but the debt stays within two bursts.
+ * TCP data with no local socket (forwarded, or a test-run's) is bulk and
+ * dropped, as is traffic that is not TCP; each drop is counted by kind.
+ */
+static void test_control_packets_are_spared_and_charged(void **state)
+{
+	static const __u8 ctl_flags[] = { 0x10 /* ACK */, 0x02 /* SYN */, 0x11 /* FIN ACK */,
+					  0x04 /* RST */ };
+	struct fx *f = fx_get(state);
+	struct pkt_buf data, ctl, udp;
+	struct sluice_dest d;
+	struct run_out o;
+	__u64 tat;
+	size_t i;
+	int n;
+
+	set_ctl_gen(f, 1);
+	/* two frames exactly: after them, no room for anything */
+	put_policy(f, "10.0.7.0/24", 1, RATE, 2 * V4_LEN, 2 * V4_LEN, SLUICE_MODE_ENFORCE);
+	mk_tcp(&data, "10.0.7.1", 0);
+	run(f, &data, &o);
+	run(f, &data, &o);
+	run(f, &data, &o);
+	assert_int_equal(o.ret, TC_DROP);
+	for (i = 0; i < sizeof(ctl_flags); i++) {
+		mk(&ctl, &(struct pkt_spec){ .dst = "10.0.7.1", .proto = IPPROTO_TCP,
+					     .tcp_flags = ctl_flags[i],
+					     .payload = ctl_flags[i] == 0x10 ? 0 : 100 });
+		tat = dest_of(f, "10.0.7.1").tat;
+		run(f, &ctl, &o);
+		assert_pass_untouched(&ctl, &o);
+		assert_int_equal(dest_of(f, "10.0.7.1").tat, tat + (__u64)ctl.len * TICKS_PER_BYTE);
+	}
+	mk(&udp, &(struct pkt_spec){ .dst = "10.0.7.1", .proto = IPPROTO_UDP, .payload = 100 });
+	run(f, &udp, &o);
+	assert_int_equal(o.ret, TC_DROP);
+	d = dest_of(f, "10.0.7.1");
+	assert_int_equal(d.kind_spared_pkts[SLUICE_KIND_CONTROL], sizeof(ctl_flags));
+	assert_int_equal(d.kind_dropped_pkts[SLUICE_KIND_BULK], 1);
+	assert_int_equal(d.kind_dropped_pkts[SLUICE_KIND_OTHER], 1);
+	assert_int_equal(d.kind_dropped_pkts[SLUICE_KIND_CONTROL], 0);
+	assert_int_equal(d.dropped_pkts, 2);
+	assert_int_equal(d.passed_pkts, 2 + sizeof(ctl_flags));
+
+	/* however many, control packets run up a debt of at most two bursts */
+	mk(&ctl, &(struct pkt_spec){ .dst = "10.0.7.1", .proto = IPPROTO_TCP, .tcp_flags = 0x10 });
+	tat = d.tat;
+	for (n = 0; n < 20; n++) {
+		run(f, &ctl, &o);
+		assert_pass_untouched(&ctl, &o);
+	}
+	d = dest_of(f, "10.0.7.1");
+	assert_true(d.tat > tat);
+	assert_true(d.tat - tat <= 2 * d.burst_ticks + (__u64)ctl.len * TICKS_PER_BYTE);
+	assert_int_equal(d.kind_spared_pkts[SLUICE_KIND_CONTROL], sizeof(ctl_flags) + 20);
+}
+
 /* --- ECN marking --------------------------------------------------------- */
 
 static void test_mark_ipv4_ect_sets_ce_valid_checksum(void **state)
@@ -1144,6 +1204,7 @@ int main(void)
 		T(test_v4_and_v6_policies_stay_apart),
 		T(test_burst_exhausted_drops_without_charge),
 		T(test_rate_zero_drops_everything),
+		T(test_control_packets_are_spared_and_charged),
 		T(test_mark_ipv4_ect_sets_ce_valid_checksum),
 		T(test_mark_ipv4_checksum_many_headers),
 		T(test_mark_ipv6_traffic_class_ce),

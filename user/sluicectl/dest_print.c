@@ -43,6 +43,36 @@ static __u64 entry_idle_ns(const struct dest_ctx *c, const struct sluice_dest *d
 	return c->now > d->last_ns ? c->now - d->last_ns : 0;
 }
 
+/* enum sluice_kind, as dest show names it. */
+static const char *const kind_names[SLUICE_KINDS] = {
+	[SLUICE_KIND_BULK] = "bulk",
+	[SLUICE_KIND_LIGHT] = "light",
+	[SLUICE_KIND_CONTROL] = "control",
+	[SLUICE_KIND_OTHER] = "other",
+};
+
+/* Packets by kind, as {"bulk": n, ...}. */
+static cJSON *kinds_json(const __u64 pkts[SLUICE_KINDS])
+{
+	cJSON *j = cJSON_CreateObject();
+	int k;
+
+	for (k = 0; k < SLUICE_KINDS; k++)
+		json_add_u64(j, kind_names[k], pkts[k]);
+	return j;
+}
+
+/* "  bulk 3 light 0 ..." for the text view. */
+static void print_kinds(const char *what, const __u64 pkts[SLUICE_KINDS])
+{
+	int k;
+
+	printf("	%-9s", what);
+	for (k = 0; k < SLUICE_KINDS; k++)
+		printf(" %s %llu", kind_names[k], (unsigned long long)pkts[k]);
+	printf(" pkts\n");
+}
+
 static cJSON *entry_json(const struct dest_ctx *c, const struct sluice_dest *d)
 {
 	const struct policy_entry *pe = entry_policy(c, d);
@@ -75,6 +105,9 @@ static cJSON *entry_json(const struct dest_ctx *c, const struct sluice_dest *d)
 	json_add_u64(o, "marked_bytes", d->marked_bytes);
 	json_add_u64(o, "dropped_pkts", d->dropped_pkts);
 	json_add_u64(o, "dropped_bytes", d->dropped_bytes);
+	cJSON_AddItemToObject(o, "dropped_by_kind", kinds_json(d->kind_dropped_pkts));
+	cJSON_AddItemToObject(o, "marked_by_kind", kinds_json(d->kind_marked_pkts));
+	cJSON_AddItemToObject(o, "spared_by_kind", kinds_json(d->kind_spared_pkts));
 	return o;
 }
 
@@ -309,6 +342,8 @@ static void show_entry(const struct dest_ctx *c, const struct sluice_dest *d)
 	       (unsigned long long)d->marked_bytes, (unsigned long long)d->marked_pkts);
 	printf("\tdropped   %llu bytes  %llu pkts\n",
 	       (unsigned long long)d->dropped_bytes, (unsigned long long)d->dropped_pkts);
+	print_kinds("  by kind", d->kind_dropped_pkts);
+	print_kinds("spared", d->kind_spared_pkts);
 	printf("\tidle      %s\n", fmt_nsec(idle, sizeof(idle), entry_idle_ns(c, d)));
 }
 
