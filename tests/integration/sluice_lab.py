@@ -28,6 +28,7 @@ if not BUILD.is_absolute():
 SLUICED = BUILD / "sluiced"
 SLUICECTL = BUILD / "sluicectl"
 LAB_SH = REPO / "tests" / "lab" / "lab.sh"
+DELAYLINE = BUILD / "tests" / "lab" / "delayline"
 
 IPERF_PORT = 5201
 ECHO_PORT = 11112
@@ -121,19 +122,22 @@ def missing_requirements():
 
 
 class Lab:
-    """A lab from tests/lab/lab.sh: namespaces NAME-c, NAME-r, NAME-s."""
+    """A lab from tests/lab/lab.sh: namespaces NAME-c, NAME-r, NAME-s, and
+    NAME-d when rtt_ms puts a delay line between router and server."""
 
-    def __init__(self, name, lab_id, bottleneck=None):
-        self.name, self.id, self.bottleneck = name, lab_id, bottleneck
+    def __init__(self, name, lab_id, bottleneck=None, rtt_ms=None):
+        self.name, self.id, self.bottleneck, self.rtt_ms = name, lab_id, bottleneck, rtt_ms
         self.env = {}
         self.is_up = False
 
     def up(self):
         args = ["bash", LAB_SH, "up", self.name, self.id]
-        if self.bottleneck:
-            args.append(self.bottleneck)
+        if self.bottleneck or self.rtt_ms:
+            args.append(self.bottleneck or "")
+        if self.rtt_ms:
+            args.append(str(self.rtt_ms))
         self.is_up = True  # from here on, down() has something to remove
-        run(args)
+        run(args, env={**os.environ, "DELAYLINE": str(DELAYLINE)})
         out = run(["bash", LAB_SH, "env", self.name, self.id]).stdout
         self.env = dict(line.split("=", 1) for line in out.split())
 
