@@ -79,14 +79,12 @@ def test_a_fast_uncongested_flow_keeps_its_rate(sluice):
                 f"{FAST_KEEPS:.0%} of {bare:.0f} with no policy; decisions:\n{events}")
 
 
-@pytest.fixture
-def web(harness, tmp_path):
+def serve_web(h, tmp_path):
     """nginx in the server's namespace serving a 512-byte file, and
-    sluiced on the client side."""
+    sluiced on the client side (skip when nginx or wrk is missing)."""
     for tool in ("nginx", "wrk"):
         if not shutil.which(tool):
             pytest.skip(f"{tool} not installed (make deps installs nginx-light and wrk)")
-    h = harness
     prefix = tmp_path / "nginx"
     (prefix / "www").mkdir(parents=True)
     (prefix / "www" / "f").write_bytes(b"x" * 512)
@@ -103,6 +101,11 @@ def web(harness, tmp_path):
         time.sleep(0.05)
     h.start_daemon()
     return h
+
+
+@pytest.fixture
+def web(harness, tmp_path):
+    return serve_web(harness, tmp_path)
 
 
 def wrk_p99_ms(h, seconds=8):
