@@ -28,24 +28,38 @@ static __always_inline __u8 pkt_kind(const struct __sk_buff *skb, const struct p
 	return SLUICE_KIND_BULK;
 }
 
-/*
- * TCP data from a local socket that counts as light in its busy epoch
- * (limits.h): LIGHT, while the destination has bulk connections to slow
- * instead. Forwarded traffic has no socket here, and stays BULK.
- */
-static __always_inline __u8 kind_of_data(struct __sk_buff *skb, const struct pkt *p)
+/* A segment this small, alone, is a request or a response, not a
+ * transfer: a sender with data queued fills its segments. */
+#define SPARE_SMALL_BYTES 536 /* the least MSS a TCP peer may announce */
+
+/* A socket counted light in its busy epoch (limits.h)? */
+static __always_inline bool sk_light(struct __sk_buff *skb)
 {
 	struct bpf_sock *sk = skb->sk;
-	struct sluice_signals *s;
 	struct sluice_sk *st;
 
 	if (!sk)
-		return SLUICE_KIND_BULK;
+		return false;
 	sk = bpf_sk_fullsock(sk);
 	if (!sk)
-		return SLUICE_KIND_BULK;
+		return false;
 	st = bpf_sk_storage_get(&sluice_sk, sk, 0, 0);
-	if (!st || st->bulk)
+	return st && !st->bulk;
+}
+
+/*
+ * TCP data of a request/response exchange: a lone small segment, or one
+ * from a socket counted light (a connection whose requests come often
+ * enough can count bulk for an epoch, and its small segments stay light).
+ * LIGHT while the destination has bulk connections to slow instead.
+ * Forwarded traffic has no socket here: only its size tells.
+ */
+static __always_inline __u8 kind_of_data(struct __sk_buff *skb, const struct pkt *p)
+{
+	struct sluice_signals *s;
+	bool small = skb->gso_segs <= 1 && skb->len - p->hdr_len <= SPARE_SMALL_BYTES;
+
+	if (!small && !sk_light(skb))
 		return SLUICE_KIND_BULK;
 	s = bpf_map_lookup_elem(&sluice_signals, &p->dst);
 	if (!s || !(READ_ONCE(s->bulk_now) | READ_ONCE(s->bulk_prev)))
