@@ -38,12 +38,16 @@ def delayed(requirements, tmp_path, request):
         h.close()
 
 
-def ping_median_ms(h, count=100, interval=0.02):
+def ping_rtts_ms(h, count=100, interval=0.02):
     out = h.lab.exec_in(h.lab.ns_c, "ping", "-n", "-i", str(interval), "-c", str(count),
                         "-W", "2", h.lab.server_ip, check=False, timeout=60).stdout
     rtts = [float(m) for m in re.findall(r"time=([\d.]+)", out)]
     assert len(rtts) >= 0.95 * count, f"ping got {len(rtts)} of {count} replies:\n{out}"
-    return statistics.median(rtts)
+    return rtts
+
+
+def ping_median_ms(h, count=100, interval=0.02):
+    return statistics.median(ping_rtts_ms(h, count, interval))
 
 
 @pytest.mark.parametrize("delayed", [(10, None), (50, None)], indirect=True,
@@ -58,15 +62,18 @@ def test_idle_rtt_is_the_setting(delayed):
 @pytest.mark.parametrize("delayed,load_mbit", [((10, "100mbit"), 50), ((10, "1gbit"), 400)],
                          indirect=["delayed"], ids=["100mbit", "1gbit"])
 def test_rtt_holds_under_load(delayed, load_mbit):
-    """UDP at well below the bottleneck for 6 s: the bottleneck queues
-    nothing, so ping's median stays the line's setting, and the traffic
-    arrives."""
+    """UDP well below the bottleneck for 6 s, the line's own delay intact:
+    the lower quartile of ping's RTTs is its setting (iperf3's bursts,
+    each a millisecond's worth, queue some probes at the bottleneck, and
+    on a busy host the line wakes late now and then; both only add), and
+    the line drops and reorders nothing."""
     h, rtt_ms = delayed
     h.iperf_server()
     load = h.spawn_client("iperf3", "-c", h.lab.server_ip, "-p", str(sluice_lab.IPERF_PORT),
                           "-u", "-b", f"{load_mbit}M", "-l", "1400", "-t", "6", "-J",
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    got = ping_median_ms(h, count=150)
+    rtts = ping_rtts_ms(h, count=150)
+    got, median = statistics.quantiles(rtts, n=4)[0], statistics.median(rtts)
     out, err = load.communicate(timeout=40)
     h.procs.remove(load)
     try:
@@ -74,11 +81,11 @@ def test_rtt_holds_under_load(delayed, load_mbit):
     except (ValueError, KeyError):
         pytest.fail(f"iperf3 gave no UDP report: {out[:300]!r} {err[:300]!r}")
     print(f"{h.lab.bottleneck} with the line at {rtt_ms} ms, {load_mbit} Mbit/s of UDP: "
-          f"ping median {got:.2f} ms; received {received.get('bits_per_second', 0) / 1e6:.1f} "
+          f"ping p25 {got:.2f} ms, median {median:.2f} ms; received {received.get('bits_per_second', 0) / 1e6:.1f} "
           f"Mbit/s, lost {received.get('lost_percent')}%, "
           f"out of order {received.get('out_of_order', 0)}")
     assert abs(got - rtt_ms) <= WITHIN * rtt_ms, (
-        f"ping median {got:.2f} ms for {rtt_ms} ms beside {load_mbit} Mbit/s")
+        f"ping p25 {got:.2f} ms for {rtt_ms} ms beside {load_mbit} Mbit/s")
     # The receiver's own socket may overflow on a busy 2-core host; what
     # the line lost it counts itself.
     line = line_counters(h)
@@ -101,4 +108,5 @@ def line_counters(h):
         time.sleep(0.05)
     line = [l for l in log.read_text().splitlines() if l.startswith("delayline now: d0->d1")][-1]
     # "in 142849, out 142848, held 1 of 1907, overflow 0, socket drops 0, ..."
-    return {k: int(v) for k, v in re.findall(r"\b(in|out|held|overflow|socket drops) (\d+)", line)}
+    return {k: int(v) for k, v in
+            re.findall(r"\b(in|out|held|overflow|socket drops|late >1ms) (\d+)", line)}
