@@ -25,6 +25,7 @@ enum verdict {
 	VERDICT_SPARED, /* over the rate, passed: spare.h */
 };
 
+/* kind is read for a verdict other than PASS only. */
 static __always_inline int count_verdict(struct sluice_dest *d, int v, __u8 kind, __u64 bytes)
 {
 	kind &= SLUICE_KINDS - 1;
@@ -33,19 +34,19 @@ static __always_inline int count_verdict(struct sluice_dest *d, int v, __u8 kind
 		__sync_fetch_and_add(&d->dropped_pkts, 1);
 		__sync_fetch_and_add(&d->dropped_bytes, bytes);
 		__sync_fetch_and_add(&d->kind_dropped_pkts[kind], 1);
-		break;
+		return v;
 	case VERDICT_MARK:
 		__sync_fetch_and_add(&d->marked_pkts, 1);
 		__sync_fetch_and_add(&d->marked_bytes, bytes);
 		__sync_fetch_and_add(&d->kind_marked_pkts[kind], 1);
-		/* fallthrough: a marked packet is also passed */
+		break;
 	case VERDICT_SPARED:
 		__sync_fetch_and_add(&d->kind_spared_pkts[kind], 1);
-		/* fallthrough: a spared packet is passed */
-	default:
-		__sync_fetch_and_add(&d->passed_pkts, 1);
-		__sync_fetch_and_add(&d->passed_bytes, bytes);
+		break;
 	}
+	/* passed: marked and spared packets too */
+	__sync_fetch_and_add(&d->passed_pkts, 1);
+	__sync_fetch_and_add(&d->passed_bytes, bytes);
 	return v;
 }
 
@@ -110,6 +111,26 @@ static __always_inline int class_verdict(struct sluice_dest *d, const struct pkt
 	if (allow == SLUICE_ALLOW_FLOOR)
 		return VERDICT_DROP;
 	return dest_verdict(d, p, cost, now);
+}
+
+/*
+ * A packet that met the rate: its kind, for the counters, and whether the
+ * bucket spares it (spare.h). A class the ladder sheds or holds to its
+ * guarantee keeps its connections' control packets, not its data. A
+ * packet that passed is neither looked at nor counted by kind.
+ */
+static __always_inline int verdict_kind(struct __sk_buff *skb, struct sluice_dest *d,
+					const struct pkt *p, int v, bool shed, __u64 now,
+					__u64 cost, __u8 *kind)
+{
+	*kind = SLUICE_KIND_BULK;
+	if (v == VERDICT_PASS)
+		return v;
+	*kind = pkt_kind(skb, p);
+	if (v == VERDICT_DROP && (!shed || *kind == SLUICE_KIND_CONTROL) &&
+	    spared(skb, d, p, kind, now, cost))
+		return VERDICT_SPARED;
+	return v;
 }
 
 static __always_inline void count_class(struct sluice_dest *d, __u8 cls, int v, __u64 bytes)
@@ -186,24 +207,17 @@ static __always_inline int tc_egress(struct __sk_buff *skb)
 	cost = sluice_cost_ticks(wire, d->ns_per_byte_q16);
 	WRITE_ONCE(d->last_ns, now);
 	now = sluice_ns_to_ticks(now);
-	kind = pkt_kind(skb, &p);
 	if (cfg && cfg->classify_kinds | cfg->class_share_pct[0] | cfg->class_share_pct[1] |
 		   cfg->class_share_pct[2] | cfg->class_share_pct[3]) {
 		cls = classify(cfg->classify_kinds, bpf_skb_cgroup_id(skb), skb->mark, p.dscp);
 		share = class_guarantee(cfg, d, cls);
 		v = class_verdict(d, &p, cls, share, cost, now);
-		/* A class the ladder sheds or holds to its guarantee keeps
-		 * its connections' control packets, not its data. */
-		if (v == VERDICT_DROP &&
-		    (kind == SLUICE_KIND_CONTROL ||
-		     sluice_class_allow(d->ladder, cls) == SLUICE_ALLOW_FULL) &&
-		    spared(skb, d, &p, &kind, now, cost))
-			v = VERDICT_SPARED;
+		v = verdict_kind(skb, d, &p, v, sluice_class_allow(d->ladder, cls) != SLUICE_ALLOW_FULL,
+				 now, cost, &kind);
 		count_class(d, cls, v, wire);
 	} else {
 		v = dest_verdict(d, &p, cost, now);
-		if (v == VERDICT_DROP && spared(skb, d, &p, &kind, now, cost))
-			v = VERDICT_SPARED;
+		v = verdict_kind(skb, d, &p, v, false, now, cost, &kind);
 	}
 	count_verdict(d, v, kind, wire);
 	if (d->mode == SLUICE_MODE_MONITOR)

@@ -11,6 +11,7 @@ only the processes it started, by pid.
 Rates are measured as tc counts them, in bytes of Ethernet frames: see
 WireMeter.
 """
+import contextlib
 import json
 import os
 import re
@@ -577,3 +578,16 @@ def assert_faster(run, floor_mbps, what):
     assert run.rate.wire > floor_mbps, (
         f"{what}: {run.rate}, want more than {floor_mbps:g} Mbit/s")
 
+
+@contextlib.contextmanager
+def running(workdir, bottleneck=None):
+    """A harness whose router holds `bottleneck` toward the server (None:
+    no bottleneck), with sluiced started; all of it removed afterwards."""
+    h = Harness(workdir)
+    h.lab.bottleneck = bottleneck
+    try:
+        h.up()
+        h.start_daemon()
+        yield h
+    finally:
+        h.close()

@@ -26,14 +26,8 @@ GOODPUT_FLOOR = 0.7  # of the bottleneck: a held queue, not a starved link
 def serving(requirements, tmp_path):
     """The client namespace serves downloads from the test cgroup, through
     a 100 Mbit/s bottleneck toward the peer, with sluiced running."""
-    h = sluice_lab.Harness(tmp_path)
-    h.lab.bottleneck = f"{BOTTLENECK_MBPS}mbit"
-    try:
-        h.up()
-        h.start_daemon()
+    with sluice_lab.running(tmp_path, f"{BOTTLENECK_MBPS}mbit") as h:
         yield h
-    finally:
-        h.close()
 
 
 def serve_downloads(h, seconds):

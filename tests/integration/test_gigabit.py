@@ -22,14 +22,8 @@ KEEPS = 0.85
 
 @pytest.fixture
 def gigabit(requirements, tmp_path):
-    h = sluice_lab.Harness(tmp_path)
-    h.lab.bottleneck = "1gbit"
-    try:
-        h.up()
-        h.start_daemon()
+    with sluice_lab.running(tmp_path, "1gbit") as h:
         yield h
-    finally:
-        h.close()
 
 
 def sixteen(h, port):

@@ -765,6 +765,9 @@ static void test_mark_ipv4_ect_sets_ce_valid_checksum(void **state)
 	assert_int_equal(d.marked_pkts, 3);
 	assert_int_equal(d.marked_bytes, marked_bytes);
 	assert_int_equal(d.dropped_pkts, 0);
+	/* marked, not spared: the kinds say which */
+	assert_int_equal(d.kind_marked_pkts[SLUICE_KIND_BULK], d.marked_pkts);
+	assert_int_equal(d.kind_spared_pkts[SLUICE_KIND_BULK] + d.kind_spared_pkts[SLUICE_KIND_CONTROL], 0);
 }
 
 /* The checksum update holds for any header: a range of TOS and ids. */
