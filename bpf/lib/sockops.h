@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The sock_ops callbacks: when a connection to a limited destination
- * opens (connected or accepted), on every ACK, on retransmissions, timeouts and state changes. They
- * classify the connection, apply its limits (limits.h) and feed the
- * destination's signals (signals.h).
+ * opens (connected or accepted), on every ACK, on retransmissions,
+ * timeouts and state changes. They classify the connection, apply its
+ * limits (limits.h) and feed the destination's signals (signals.h).
  */
 #ifndef SLUICE_BPF_SOCKOPS_H
 #define SLUICE_BPF_SOCKOPS_H
