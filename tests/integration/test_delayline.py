@@ -4,9 +4,10 @@
 This kernel has no netem, so tests/lab/delayline.c holds every frame
 between router and server for a fixed time. A lab built with a round trip
 of R ms must show R to ping, within 10%, idle and while carrying traffic
-below the bottleneck at 100 Mbit/s and at 1 Gbit/s (no queue of the
-bottleneck's: whatever ping adds is the line's own), and deliver that
-traffic: a line that drops or reorders would show as a lost rate.
+of 50 and 400 Mbit/s, and deliver that traffic: a line that drops or
+reorders would show as a lost rate. Those loads cross no bottleneck: a
+sender that a busy host deschedules catches up in a burst, which would
+queue at a bottleneck, and what ping saw would not be the line's.
 """
 import json
 import os
@@ -59,14 +60,12 @@ def test_idle_rtt_is_the_setting(delayed):
     assert abs(got - rtt_ms) <= WITHIN * rtt_ms, f"ping median {got:.2f} ms for {rtt_ms} ms"
 
 
-@pytest.mark.parametrize("delayed,load_mbit", [((10, "100mbit"), 50), ((10, "1gbit"), 400)],
-                         indirect=["delayed"], ids=["100mbit", "1gbit"])
+@pytest.mark.parametrize("delayed,load_mbit", [((10, None), 50), ((10, None), 400)],
+                         indirect=["delayed"], ids=["50mbit", "400mbit"])
 def test_rtt_holds_under_load(delayed, load_mbit):
-    """UDP well below the bottleneck for 6 s, the line's own delay intact:
-    the lower quartile of ping's RTTs is its setting (iperf3's bursts,
-    each a millisecond's worth, queue some probes at the bottleneck, and
-    on a busy host the line wakes late now and then; both only add), and
-    the line drops and reorders nothing."""
+    """UDP through the line for 6 s, its delay intact: the lower quartile
+    of ping's RTTs is its setting (on a busy host the line wakes late now
+    and then, which only adds), and the line drops and reorders nothing."""
     h, rtt_ms = delayed
     h.iperf_server()
     load = h.spawn_client("iperf3", "-c", h.lab.server_ip, "-p", str(sluice_lab.IPERF_PORT),
@@ -80,16 +79,16 @@ def test_rtt_holds_under_load(delayed, load_mbit):
         received = json.loads(out)["end"]["sum"]
     except (ValueError, KeyError):
         pytest.fail(f"iperf3 gave no UDP report: {out[:300]!r} {err[:300]!r}")
-    print(f"{h.lab.bottleneck} with the line at {rtt_ms} ms, {load_mbit} Mbit/s of UDP: "
+    print(f"the line at {rtt_ms} ms, {load_mbit} Mbit/s of UDP: "
           f"ping p25 {got:.2f} ms, median {median:.2f} ms; received {received.get('bits_per_second', 0) / 1e6:.1f} "
           f"Mbit/s, lost {received.get('lost_percent')}%, "
           f"out of order {received.get('out_of_order', 0)}")
-    assert abs(got - rtt_ms) <= WITHIN * rtt_ms, (
-        f"ping p25 {got:.2f} ms for {rtt_ms} ms beside {load_mbit} Mbit/s")
     # The receiver's own socket may overflow on a busy 2-core host; what
-    # the line lost it counts itself.
+    # the line lost it counts itself, and how late it was.
     line = line_counters(h)
     print(f"the line toward the server: {line}")
+    assert abs(got - rtt_ms) <= WITHIN * rtt_ms, (
+        f"ping p25 {got:.2f} ms for {rtt_ms} ms beside {load_mbit} Mbit/s")
     assert line["overflow"] == 0 and line["socket drops"] == 0, f"the line dropped: {line}"
     assert line["out"] + line["held"] == line["in"], f"the line lost frames: {line}"
     assert received.get("out_of_order", 0) == 0, "the line reordered datagrams"
@@ -109,4 +108,4 @@ def line_counters(h):
     line = [l for l in log.read_text().splitlines() if l.startswith("delayline now: d0->d1")][-1]
     # "in 142849, out 142848, held 1 of 1907, overflow 0, socket drops 0, ..."
     return {k: int(v) for k, v in
-            re.findall(r"\b(in|out|held|overflow|socket drops|late >1ms) (\d+)", line)}
+            re.findall(r"\b(in|out|held|overflow|socket drops|late >1ms|read late) (\d+)", line)}
