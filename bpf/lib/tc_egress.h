@@ -87,14 +87,17 @@ static __always_inline __u8 class_guarantee(const struct sluice_config *cfg,
  * With classes: first the class's guaranteed share (its own bucket at
  * share x rate, charged to the destination's bucket too, so borrowers see
  * the room it took), then borrowing from the destination's bucket, as far
- * as the degradation ladder allows.
+ * as the degradation ladder allows. *shed: the ladder sheds the class or
+ * holds it to its guarantee.
  */
 static __always_inline int class_verdict(struct sluice_dest *d, const struct pkt *p,
-					 __u8 cls, __u8 share, __u64 cost, __u64 now)
+					 __u8 cls, __u8 share, __u64 cost, __u64 now, bool *shed)
 {
 	int allow = sluice_class_allow(d->ladder, cls);
 	__u64 backlog;
 	int zone;
+
+	*shed = allow != SLUICE_ALLOW_FULL;
 
 	if (allow == SLUICE_ALLOW_NONE)
 		return VERDICT_DROP;
@@ -186,6 +189,7 @@ static __always_inline int tc_egress(struct __sk_buff *skb)
 	struct pkt p = {};
 	__u64 wire, now, cost;
 	__u8 cls, share, kind;
+	bool shed;
 	int v;
 
 	stat_inc(SLUICE_STAT_PKTS);
@@ -211,9 +215,8 @@ static __always_inline int tc_egress(struct __sk_buff *skb)
 		   cfg->class_share_pct[2] | cfg->class_share_pct[3]) {
 		cls = classify(cfg->classify_kinds, bpf_skb_cgroup_id(skb), skb->mark, p.dscp);
 		share = class_guarantee(cfg, d, cls);
-		v = class_verdict(d, &p, cls, share, cost, now);
-		v = verdict_kind(skb, d, &p, v, sluice_class_allow(d->ladder, cls) != SLUICE_ALLOW_FULL,
-				 now, cost, &kind);
+		v = class_verdict(d, &p, cls, share, cost, now, &shed);
+		v = verdict_kind(skb, d, &p, v, shed, now, cost, &kind);
 		count_class(d, cls, v, wire);
 	} else {
 		v = dest_verdict(d, &p, cost, now);
